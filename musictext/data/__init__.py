@@ -1,0 +1,12 @@
+"""SynthCaps, the book's built-in music-caption dataset, and data loaders."""
+from .build import (CLIP_SECONDS, DATASET_NAME, DEFAULT_CLIPS, DEFAULT_SEED, build_dataset, cache_root,
+                    default_root, ensure_dataset, is_built)
+from .captions import heldout_caption, make_captions, tags_in_text
+from .composer import STYLE_NAMES, STYLES, compose
+from .datasets import (AudioFolder, PublicCaptions, SynthCaps, collate, list_audio_files, multi_hot,
+                       read_manifest)
+from .render import render_midi, soundfont_path
+from .vocab import (GROUP_OF, HELDOUT_TAG_NAMES, HELDOUT_WORDS, INSTRUMENTS, PROGRAM_OF, TAG_GROUPS, TAGS,
+                    TRAIN_WORDS, heldout_vocabulary)
+
+__all__ = [n for n in dir() if not n.startswith("_")]

@@ -1,0 +1,3 @@
+"""Reference generator: architecture, checkpoint loader and pretrain()."""
+
+__all__: list[str] = []

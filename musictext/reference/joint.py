@@ -1,0 +1,3 @@
+"""Reference joint: architecture, checkpoint loader and pretrain()."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Reference tagger: architecture, checkpoint loader and pretrain()."""
+
+__all__: list[str] = []
