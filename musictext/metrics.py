@@ -143,3 +143,238 @@ def caption_tag_f1(predictions: list[str], true_tags: list[list[str]]) -> dict:
     r = tp / (tp + fn) if tp + fn else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
     return {"precision": p, "recall": r, "f1": f}
+
+
+# ---- captioning: n-gram and embedding metrics ------------------------------------
+# Text normalisation shared by BLEU, ROUGE-L, CIDEr-D and METEOR: lower-case,
+# punctuation dropped, split on whitespace (close to the PTB tokenisation the
+# COCO caption toolkit applies before scoring, but with no external tool).
+import math  # noqa: E402
+import re  # noqa: E402
+
+_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def caption_tokens(text: str) -> list[str]:
+    """Lower-cased word tokens of a caption, punctuation removed
+    ("Hip-hop, loud." -> ["hip", "hop", "loud"])."""
+    if not isinstance(text, str):
+        raise TypeError(f"expected a caption string, got {type(text).__name__}")
+    return _WORD_RE.findall(text.lower())
+
+
+def _check_caption_pairs(preds, refs) -> tuple[list[list[str]], list[list[list[str]]]]:
+    """Validate (candidates, references) and tokenise them.
+
+    preds: list of N strings; refs: list of N non-empty lists of strings (or
+    N strings, one reference each)."""
+    if isinstance(preds, str) or not isinstance(preds, (list, tuple)):
+        raise TypeError("preds must be a list of caption strings")
+    if isinstance(refs, str) or not isinstance(refs, (list, tuple)):
+        raise TypeError("refs must be a list with one list of reference captions per prediction")
+    if len(preds) == 0:
+        raise ValueError("no captions to score")
+    if len(preds) != len(refs):
+        raise ValueError(f"{len(preds)} predictions but {len(refs)} reference lists")
+    refs = [[r] if isinstance(r, str) else list(r) for r in refs]
+    for i, r in enumerate(refs):
+        if not r:
+            raise ValueError(f"prediction {i} has no reference caption")
+    return [caption_tokens(p) for p in preds], [[caption_tokens(x) for x in r] for r in refs]
+
+
+def _ngrams(words: list[str], n: int) -> dict[tuple, int]:
+    out: dict[tuple, int] = {}
+    for i in range(len(words) - n + 1):
+        g = tuple(words[i:i + n])
+        out[g] = out.get(g, 0) + 1
+    return out
+
+
+def bleu(preds: list[str], refs: list[list[str]], n: int = 4) -> dict:
+    """Corpus BLEU-1..n (Papineni et al., 2002).
+
+    p_k = sum over captions of clipped k-gram matches / sum of candidate k-grams,
+    where a k-gram's count is clipped at its largest count in any one reference;
+    BLEU-k = BP * exp(mean_{j<=k} log p_j), with brevity penalty
+    BP = 1 if c > r else exp(1 - r / c) (c: total candidate length, r: sum of the
+    reference lengths closest to each candidate's length, the shorter on ties).
+
+    Returns {"bleu1": ..., ..., f"bleu{n}": ...}.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    hyps, refss = _check_caption_pairs(preds, refs)
+    match = np.zeros(n)
+    total = np.zeros(n)
+    c = r = 0
+    for h, rs in zip(hyps, refss):
+        c += len(h)
+        r += min((abs(len(x) - len(h)), len(x)) for x in rs)[1]
+        for k in range(1, n + 1):
+            hc = _ngrams(h, k)
+            best: dict[tuple, int] = {}
+            for x in rs:
+                for g, cnt in _ngrams(x, k).items():
+                    best[g] = max(best.get(g, 0), cnt)
+            match[k - 1] += sum(min(cnt, best.get(g, 0)) for g, cnt in hc.items())
+            total[k - 1] += max(len(h) - k + 1, 0)
+    bp = 1.0 if c > r else (math.exp(1 - r / c) if c > 0 else 0.0)
+    out, logsum = {}, 0.0
+    for k in range(1, n + 1):
+        p = match[k - 1] / total[k - 1] if total[k - 1] > 0 else 0.0
+        logsum += math.log(p) if p > 0 else -math.inf
+        out[f"bleu{k}"] = float(bp * math.exp(logsum / k)) if logsum > -math.inf else 0.0
+    return out
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def rouge_l(preds: list[str], refs: list[list[str]], beta: float = 1.2) -> float:
+    """ROUGE-L (Lin, 2004) as in the COCO caption toolkit.
+
+    For each caption: P = max_r LCS(c, r) / |c|, R = max_r LCS(c, r) / |r| over its
+    references r, F = (1 + beta^2) P R / (R + beta^2 P); the corpus score is the
+    mean F."""
+    hyps, refss = _check_caption_pairs(preds, refs)
+    scores = []
+    for h, rs in zip(hyps, refss):
+        if not h:
+            scores.append(0.0)
+            continue
+        lcs = [_lcs(h, x) for x in rs]
+        p = max(l / len(h) for l in lcs)
+        rec = max(l / len(x) if x else 0.0 for l, x in zip(lcs, rs))
+        scores.append((1 + beta ** 2) * p * rec / (rec + beta ** 2 * p) if p > 0 and rec > 0 else 0.0)
+    return float(np.mean(scores))
+
+
+def cider_d(preds: list[str], refs: list[list[str]], n: int = 4, sigma: float = 6.0) -> float:
+    """CIDEr-D (Vedantam et al., 2015) as in the COCO caption toolkit.
+
+    Each sentence becomes, for k = 1..n, a TF-IDF vector g_k with entries
+    tf(w) * log(N / max(1, df(w))): N captions-with-references in the corpus and
+    df(w) the number of them whose references contain the k-gram w (document
+    frequencies come from the reference corpus only). For a candidate c and
+    reference r:
+
+        s_k(c, r) = exp(-(l_c - l_r)^2 / (2 sigma^2)) * sum_w min(g_k(c)_w, g_k(r)_w) g_k(r)_w / (|g_k(c)| |g_k(r)|)
+
+    (Gaussian length penalty on the word counts l, candidate counts clipped at
+    the reference's), CIDEr-D(c) = 10 / n * sum_k mean_r s_k(c, r), and the
+    corpus score is the mean over candidates.
+    """
+    hyps, refss = _check_caption_pairs(preds, refs)
+    counts = [[_ngrams_all(x, n) for x in rs] for rs in refss]
+    df: dict[tuple, int] = {}
+    for rs in counts:
+        for g in set(g for x in rs for g in x):
+            df[g] = df.get(g, 0) + 1
+    log_n = math.log(float(len(refss)))
+
+    def vec(cnts: dict[tuple, int]):
+        v = [dict() for _ in range(n)]
+        norm = np.zeros(n)
+        for g, tf in cnts.items():
+            w = tf * (log_n - math.log(max(1.0, df.get(g, 0.0))))
+            v[len(g) - 1][g] = w
+            norm[len(g) - 1] += w * w
+        return v, np.sqrt(norm)
+
+    scores = []
+    for h, rs in zip(hyps, counts):
+        hv, hn = vec(_ngrams_all(h, n))
+        lh = len(h)
+        acc = np.zeros(n)
+        for x in rs:
+            rv, rn = vec(x)
+            lr = sum(c for g, c in x.items() if len(g) == 1)
+            for k in range(n):
+                if hn[k] == 0 or rn[k] == 0:
+                    continue
+                dot = sum(min(w, rv[k].get(g, 0.0)) * rv[k].get(g, 0.0) for g, w in hv[k].items())
+                acc[k] += dot / (hn[k] * rn[k]) * math.exp(-((lh - lr) ** 2) / (2 * sigma ** 2))
+        scores.append(10.0 * acc.mean() / len(rs))
+    return float(np.mean(scores))
+
+
+def _ngrams_all(words: list[str], n: int) -> dict[tuple, int]:
+    out: dict[tuple, int] = {}
+    for k in range(1, n + 1):
+        out.update(_ngrams(words, k))
+    return out
+
+
+def meteor_exact(preds: list[str], refs: list[list[str]], alpha: float = 0.9, beta: float = 3.0,
+                 gamma: float = 0.5) -> float:
+    """METEOR with **exact word matches only** (Banerjee and Lavie, 2005).
+
+    Real METEOR also matches stems and WordNet synonyms (and paraphrases in
+    later versions); without those resources this is the exact-match stage
+    alone, so its values are lower than, and not comparable with, published
+    METEOR scores. Per candidate c and reference r, with m exactly matched
+    unigrams (one-to-one, aligned left to right, each candidate word to the
+    first unused identical reference word), P = m / |c|, R = m / |r|:
+
+        F = P R / (alpha P + (1 - alpha) R),  Pen = gamma (chunks / m)^beta,
+        score = F (1 - Pen),
+
+    where chunks is the number of runs of matches that are adjacent and in the
+    same order in both sentences. A candidate takes its best reference; the
+    corpus score is the mean.
+    """
+    hyps, refss = _check_caption_pairs(preds, refs)
+    scores = []
+    for h, rs in zip(hyps, refss):
+        best = 0.0
+        for x in rs:
+            used = [False] * len(x)
+            align = []
+            for i, wd in enumerate(h):
+                for j, y in enumerate(x):
+                    if not used[j] and y == wd:
+                        used[j] = True
+                        align.append((i, j))
+                        break
+            m = len(align)
+            if m == 0:
+                continue
+            p, rec = m / len(h), m / len(x)
+            f = p * rec / (alpha * p + (1 - alpha) * rec)
+            chunks = 1 + sum(1 for (i0, j0), (i1, j1) in zip(align, align[1:]) if not (i1 == i0 + 1 and j1 == j0 + 1))
+            best = max(best, f * (1 - gamma * (chunks / m) ** beta))
+        scores.append(best)
+    return float(np.mean(scores))
+
+
+def caption_similarity(preds: list[str], refs: list[list[str]], encoder=None) -> float:
+    """Mean cosine similarity between each generated caption and its reference
+    captions in a sentence-embedding space (default: the bundled
+    all-MiniLM-L6-v2, ``musictext.text.load_sentence_encoder``):
+    (1/N) sum_i (1/|R_i|) sum_{r in R_i} cos(e(c_i), e(r))."""
+    if isinstance(preds, str) or not isinstance(preds, (list, tuple)) or not preds:
+        raise ValueError("preds must be a non-empty list of caption strings")
+    _check_caption_pairs(preds, refs)
+    refs = [[r] if isinstance(r, str) else list(r) for r in refs]
+    if encoder is None:
+        from .text import load_sentence_encoder
+
+        encoder = load_sentence_encoder()
+    flat = [x for r in refs for x in r]
+    e_c = _np(encoder.encode(list(preds))).astype(np.float64)
+    e_r = _np(encoder.encode(flat)).astype(np.float64)
+    e_c /= np.linalg.norm(e_c, axis=1, keepdims=True).clip(1e-12)
+    e_r /= np.linalg.norm(e_r, axis=1, keepdims=True).clip(1e-12)
+    sims, k = [], 0
+    for i, r in enumerate(refs):
+        sims.append(float((e_r[k:k + len(r)] @ e_c[i]).mean()))
+        k += len(r)
+    return float(np.mean(sims))
