@@ -160,9 +160,9 @@ def sniff_image(data: bytes) -> str | None:
     """Return the image kind if ``data`` looks like a valid picture, else None."""
     if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 24 and data[12:16] == b"IHDR":
         w, h = struct.unpack(">II", data[16:24])
-        return "png" if w > 0 and h > 0 else None
+        return "png" if w > 0 and h > 0 and png_complete(data) else None
     if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
+        return "jpeg" if data.rstrip(b"\x00").endswith(b"\xff\xd9") else None
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "gif"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
@@ -172,6 +172,29 @@ def sniff_image(data: bytes) -> str | None:
                             or head.startswith(b"<!doctype")):
         return "svg"
     return None
+
+
+def png_complete(data: bytes) -> bool:
+    """True if every chunk is whole, CRCs match, IDAT inflates and the file ends with IEND."""
+    pos, idat = 8, []
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        end = pos + 12 + length
+        if end > len(data):
+            return False
+        body = data[pos + 8:pos + 8 + length]
+        if zlib.crc32(kind + body) != struct.unpack(">I", data[end - 4:end])[0]:
+            return False
+        if kind == b"IDAT":
+            idat.append(body)
+        if kind == b"IEND":
+            try:
+                zlib.decompress(b"".join(idat))
+            except zlib.error:
+                return False
+            return bool(idat)
+        pos = end
+    return False
 
 
 def read_png(path: Path) -> tuple[int, int, list[bytes]]:
