@@ -94,9 +94,13 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, min_seco
         data, sr = sf.read(str(p), dtype="float32", always_2d=True)
     except Exception as e:  # libsndfile could not read it: try librosa/audioread
         try:
+            import warnings
+
             import librosa
 
-            data, sr = librosa.load(str(p), sr=None, mono=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                data, sr = librosa.load(str(p), sr=None, mono=False)
             data = np.atleast_2d(data).T.astype(np.float32)
         except Exception:
             raise AudioError(f"'{p}' is not a readable audio file ({type(e).__name__}: {e})") from None
@@ -151,9 +155,25 @@ def wav_bytes(x, sample_rate: int = SAMPLE_RATE) -> bytes:
     return buf.getvalue()
 
 
-def player_html(x, sample_rate: int = SAMPLE_RATE, label: str | None = None) -> str:
-    """HTML for one compact ``<audio>`` player with an optional label."""
-    src = "data:audio/wav;base64," + base64.b64encode(wav_bytes(x, sample_rate)).decode("ascii")
+def mp3_bytes(x, sample_rate: int = SAMPLE_RATE) -> bytes:
+    """A waveform as MP3 bytes (about ten times smaller than WAV; deterministic)."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    x = np.clip(np.asarray(x, dtype=np.float32).reshape(-1), -1.0, 1.0)
+    buf = io.BytesIO()
+    sf.write(buf, x, sample_rate, format="MP3")
+    return buf.getvalue()
+
+
+def player_html(x, sample_rate: int = SAMPLE_RATE, label: str | None = None, fmt: str = "mp3") -> str:
+    """HTML for one compact ``<audio>`` player with an optional label.
+    ``fmt`` is "mp3" (small, the default) or "wav" (lossless)."""
+    if fmt == "mp3":
+        src = "data:audio/mpeg;base64," + base64.b64encode(mp3_bytes(x, sample_rate)).decode("ascii")
+    elif fmt == "wav":
+        src = "data:audio/wav;base64," + base64.b64encode(wav_bytes(x, sample_rate)).decode("ascii")
+    else:
+        raise ValueError(f"fmt must be 'mp3' or 'wav', got {fmt!r}")
     lab = (f'<div style="font-size:0.85em;line-height:1.3;margin-bottom:2px">{html.escape(label)}</div>'
            if label else "")
     return (f'<div class="musictext-player" style="display:inline-block;margin:4px 12px 8px 0;'
@@ -164,19 +184,22 @@ def player_html(x, sample_rate: int = SAMPLE_RATE, label: str | None = None) -> 
 class Players:
     """A row of labelled audio players that renders in notebooks and in the book."""
 
-    def __init__(self, items, sample_rate: int = SAMPLE_RATE):
+    def __init__(self, items, sample_rate: int = SAMPLE_RATE, fmt: str = "mp3"):
         self.items = [(x, lab) for x, lab in items]
-        self.sample_rate = sample_rate
+        self.sample_rate, self.fmt = sample_rate, fmt
 
     def _repr_html_(self) -> str:
-        return "<div>" + "".join(player_html(x, self.sample_rate, lab) for x, lab in self.items) + "</div>"
+        return "<div>" + "".join(player_html(x, self.sample_rate, lab, self.fmt) for x, lab in self.items) + "</div>"
+
+    def __repr__(self) -> str:  # the plain-text form stored beside the HTML: no memory address
+        return f"<{len(self.items)} audio player(s): " + "; ".join(str(lab) for _, lab in self.items) + ">"
 
 
-def players(items, sample_rate: int = SAMPLE_RATE) -> Players:
-    """``players([(wave, "label"), ...])``: show a few clips side by side."""
-    return Players(items, sample_rate)
+def players(items, sample_rate: int = SAMPLE_RATE, fmt: str = "mp3") -> Players:
+    """``players([(wave, "label"), ...])``: show a few clips side by side (MP3 by default)."""
+    return Players(items, sample_rate, fmt)
 
 
-def player(x, sample_rate: int = SAMPLE_RATE, label: str | None = None) -> Players:
+def player(x, sample_rate: int = SAMPLE_RATE, label: str | None = None, fmt: str = "mp3") -> Players:
     """One labelled player."""
-    return Players([(x, label)], sample_rate)
+    return Players([(x, label)], sample_rate, fmt)

@@ -72,8 +72,10 @@ def render_midi(midi: bytes | pretty_midi.PrettyMIDI, seconds: float = 5.0,
         import midirenderer
     except ImportError as e:  # pragma: no cover - depends on the install
         raise RendererUnavailable(
-            "the soundfont renderer 'midirenderer' is not installed: run "
-            "pip install -r requirements.txt") from e
+            "the soundfont renderer 'midirenderer' could not be imported "
+            f"({e}); install it with pip install -r requirements.txt. It has wheels for Linux x86_64, "
+            "macOS (Intel and Apple silicon) and Windows; on Linux aarch64 (e.g. a Raspberry Pi) "
+            "use an x86_64 machine to build the data, then copy the built folder and set MUSICTEXT_DATA") from e
     if RENDER_RATE % sample_rate:
         raise ValueError(f"sample_rate must divide {RENDER_RATE}, got {sample_rate}")
     if isinstance(midi, pretty_midi.PrettyMIDI):

@@ -1,0 +1,61 @@
+"""Test-suite settings: everything runs offline.
+
+Every Python process the tests start (notebook kernels, command-line runs)
+gets a network guard through ``tests/offline/sitecustomize.py``: connecting to
+a non-loopback address or resolving a remote host raises and is logged, and
+any logged attempt fails the test during which it happened.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_HERE = Path(__file__).resolve().parent
+_LOG = Path(tempfile.gettempdir()) / f"musictext-netlog-{os.getpid()}.txt"
+
+os.environ.update({
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "MUSICTEXT_OFFLINE_GUARD": "1",
+    "MUSICTEXT_NET_LOG": str(_LOG),
+    "PYTHONPATH": os.pathsep.join([str(_HERE / "offline")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
+    "MPLBACKEND": "Agg",
+})
+_LOG.write_text("")
+
+from musictext import _offline  # noqa: E402
+
+_offline.install()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    before = _LOG.stat().st_size if _LOG.exists() else 0
+    outcome = yield
+    report = outcome.get_result()
+    if call.when != "call" or "allow_network_log" in item.keywords:
+        return
+    text = _LOG.read_text() if _LOG.exists() else ""
+    if text:
+        _LOG.write_text("")
+        report.outcome = "failed"
+        report.longrepr = f"network access was attempted while running {item.nodeid}:\n{text[:4000]}"
+    del before
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "allow_network_log: the test provokes the network guard on purpose")
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """A 24-clip SynthCaps build shared by the unit tests."""
+    from musictext.data import build_dataset
+
+    root = tmp_path_factory.mktemp("synthcaps") / "tiny"
+    build_dataset(root, clips=24, seed=5, workers=2, progress=False)
+    return root
