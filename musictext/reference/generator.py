@@ -30,7 +30,7 @@ __all__ = ["GeneratorUNet", "GENERATOR_CHECKPOINT", "GENERATOR_SHA256", "flow_ma
            "encode_prompts", "MAX_SECONDS", "MAX_GUIDANCE"]
 
 GENERATOR_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "generator.safetensors"
-GENERATOR_SHA256 = "PENDING"
+GENERATOR_SHA256 = "1d2508aa3ecb04625a4beb23b871e5395ed6261c0240d6a74812fe7e7bbb8b55"
 MAX_SECONDS = 10.0
 MAX_GUIDANCE = 20.0
 FRONTEND = {"sample_rate": 16000, "n_fft": 1024, "hop_length": 256, "n_mels": 64,
