@@ -25,11 +25,11 @@ from torch import nn
 
 from ..audio import SAMPLE_RATE, AudioError, LogMel, pad_or_trim, validate_waveform
 
-__all__ = ["JOINT_CHECKPOINT", "JOINT_SHA256", "JOINT_CONFIG", "AudioTower", "JointEmbedding",
+__all__ = ["JOINT_CHECKPOINT", "JOINT_SHA256", "JOINT_CONFIG", "JointAudioTower", "ReferenceJoint",
            "infonce_loss", "load_reference_joint", "pretrain_joint"]
 
 JOINT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "joint.safetensors"
-JOINT_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+JOINT_SHA256 = "36743010e7a267b1b6b77e864cb105fb9994743f50c881e056333826dce7fc9b"
 JOINT_CONFIG = {"n_mels": 64, "channels": [128, 128, 192], "time_pool": 4, "text_dim": 384, "text_hidden": 256,
                 "embed_dim": 128, "window_seconds": 5.0, "max_windows": 6}
 
@@ -38,7 +38,7 @@ PRETRAIN = {"seed": 0, "steps": 500, "batch_size": 128, "lr": 3e-3, "weight_deca
             "init_temperature": 0.07, "threads": 2}
 
 
-class AudioTower(nn.Module):
+class JointAudioTower(nn.Module):
     """Log-mel (B, n_mels, frames) -> audio embedding (B, embed_dim).
 
     Per-bin input normalisation and average pooling over ``time_pool`` frames,
@@ -79,7 +79,7 @@ def infonce_loss(a: torch.Tensor, t: torch.Tensor, logit_scale: torch.Tensor) ->
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
 
 
-class JointEmbedding(nn.Module):
+class ReferenceJoint(nn.Module):
     """Audio tower + (frozen sentence encoder ->) text projection, both into a
     shared ``embed_dim`` space, and a learnable temperature.
 
@@ -93,7 +93,7 @@ class JointEmbedding(nn.Module):
         c = self.config
         # the log-mel front end has no trainable parts: kept out of state_dict() (and the checkpoint)
         object.__setattr__(self, "frontend", LogMel(n_mels=c["n_mels"]))
-        self.audio = AudioTower(c["n_mels"], c["channels"], c["embed_dim"], c["time_pool"])
+        self.audio = JointAudioTower(c["n_mels"], c["channels"], c["embed_dim"], c["time_pool"])
         self.text_proj = nn.Sequential(nn.Linear(c["text_dim"], c["text_hidden"]), nn.GELU(),
                                        nn.Linear(c["text_hidden"], c["embed_dim"]))
         self.logit_scale = nn.Parameter(torch.tensor(0.0))
@@ -187,7 +187,7 @@ class JointEmbedding(nn.Module):
 
 
 def load_reference_joint(path: str | os.PathLike | None = None,
-                         sha256: str | None = JOINT_SHA256) -> JointEmbedding:
+                         sha256: str | None = JOINT_SHA256) -> ReferenceJoint:
     """The pretrained reference joint embedding, in eval mode with gradients off.
 
     ``path=None`` loads the shipped ``musictext/checkpoints/joint.safetensors``.
@@ -206,7 +206,7 @@ def load_reference_joint(path: str | os.PathLike | None = None,
     if sha256 is not None and digest != sha256:
         raise RuntimeError(f"checkpoint '{path}' has SHA-256 {digest}, expected {sha256}: "
                            "reinstall musictext or reproduce it with python -m musictext.pretrain joint")
-    model = JointEmbedding(read_checkpoint_config(path))
+    model = ReferenceJoint(read_checkpoint_config(path))
     load_checkpoint(model, path)
     model.checkpoint_sha256 = digest  # identifies the model in search-index caches
     model.eval()
@@ -235,7 +235,7 @@ def pretrain_joint(out_dir: str | os.PathLike, root=None, steps: int | None = No
         caps = [c for r in train.records for c in r["captions"]]
         n_caps = len(train.records[0]["captions"])
         sent = enc.encode(caps).reshape(len(train), n_caps, -1)        # (N, captions, text_dim)
-        model = JointEmbedding({"text_dim": enc.dim})
+        model = ReferenceJoint({"text_dim": enc.dim})
         model.logit_scale.data.fill_(float(torch.log(torch.tensor(1 / rec["init_temperature"]))))
         opt = torch.optim.AdamW(model.parameters(), lr=rec["lr"], weight_decay=rec["weight_decay"])
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=rec["lr"], total_steps=rec["steps"],
