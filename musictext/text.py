@@ -4,6 +4,7 @@ and checked by SHA-256 before use)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -132,31 +133,64 @@ def train_tokenizer(texts: list[str], vocab_size: int = 1000, kind: str = "wordp
     """Train a tokenizer on ``texts`` with the ``tokenizers`` library and wrap it
     as a ``transformers.PreTrainedTokenizerFast`` with [PAD], [UNK], [BOS], [EOS].
 
-    ``kind`` is "wordpiece" or "bpe". Lower-cases and splits on whitespace and
-    punctuation first.
+    ``kind`` is "bpe" (byte-pair merges, word ends marked ``</w>``) or
+    "wordpiece" (the pieces those merges cut the training words into, with
+    ``##`` on pieces that continue a word; decoded by greedy longest match, so
+    its size can differ a little from ``vocab_size``). Text is lower-cased and
+    split on whitespace and punctuation first.
+
+    The ``tokenizers`` trainers break ties between equally frequent symbols in
+    an order that changes from process to process, so the learned merges are
+    replayed into a fresh model whose ids are numbered canonically (special
+    tokens, then by length and spelling): the same texts always give the same
+    ids.
     """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     texts = check_texts(list(texts), max_chars=10**6)
-    special = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
-    if kind == "wordpiece":
-        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special,
-                                            min_frequency=min_frequency)
-        tok.decoder = decoders.WordPiece()
-    elif kind == "bpe":
-        tok = Tokenizer(models.BPE(unk_token="[UNK]", end_of_word_suffix="</w>"))
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special,
-                                      min_frequency=min_frequency, end_of_word_suffix="</w>")
-        tok.decoder = decoders.BPEDecoder(suffix="</w>")
-    else:
+    if kind not in ("wordpiece", "bpe"):
         raise ValueError(f"kind must be 'wordpiece' or 'bpe', got {kind!r}")
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace()])
-    tok.train_from_iterator(texts, trainer=trainer)
-    bos, eos = tok.token_to_id("[BOS]"), tok.token_to_id("[EOS]")
-    tok.post_processor = processors.TemplateProcessing(single="[BOS] $A [EOS]",
-                                                       special_tokens=[("[BOS]", bos), ("[EOS]", eos)])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]",
+    special = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
+    normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    pre = pre_tokenizers.Whitespace()
+    tok = Tokenizer(models.BPE(unk_token="[UNK]", end_of_word_suffix="</w>"))
+    tok.normalizer, tok.pre_tokenizer = normalizer, pre
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special, min_frequency=min_frequency,
+                                  show_progress=False, end_of_word_suffix="</w>")
+    tok.train_from_iterator(sorted(texts), trainer=trainer)
+    state = json.loads(tok.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in state["merges"]]
+
+    def canonical(tokens):
+        rest = sorted((t for t in set(tokens) if t not in special), key=lambda t: (len(t), t))
+        return {t: i for i, t in enumerate(special + rest)}
+
+    bpe_vocab = canonical(state["vocab"])
+    bpe = models.BPE(vocab=bpe_vocab, merges=merges, unk_token="[UNK]", end_of_word_suffix="</w>")
+    if kind == "wordpiece":
+        # WordPiece vocabulary = the pieces the learned merges cut the training words into,
+        # with "##" on pieces that continue a word, plus every character in both forms.
+        pieces = set()
+        words = {w for t in texts for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(t))}
+        for w in sorted(words):
+            for j, piece in enumerate(x.value for x in bpe.tokenize(w)):
+                piece = piece[:-4] if piece.endswith("</w>") else piece
+                if piece:
+                    pieces.add(piece if j == 0 else "##" + piece)
+        for t in bpe_vocab:
+            c = t[:-4] if t.endswith("</w>") else t
+            if len(c) == 1:
+                pieces.update({c, "##" + c})
+        vocab = canonical(pieces)
+        model = models.WordPiece(vocab=vocab, unk_token="[UNK]", continuing_subword_prefix="##")
+        decoder = decoders.WordPiece()
+    else:
+        vocab, model, decoder = bpe_vocab, bpe, decoders.BPEDecoder(suffix="</w>")
+    out = Tokenizer(model)
+    out.normalizer, out.pre_tokenizer, out.decoder = normalizer, pre, decoder
+    out.add_special_tokens(special)
+    out.post_processor = processors.TemplateProcessing(
+        single="[BOS] $A [EOS]", special_tokens=[("[BOS]", vocab["[BOS]"]), ("[EOS]", vocab["[EOS]"])])
+    return PreTrainedTokenizerFast(tokenizer_object=out, pad_token="[PAD]", unk_token="[UNK]",
                                    bos_token="[BOS]", eos_token="[EOS]")

@@ -163,3 +163,18 @@ def test_seeding_is_repeatable():
     a = torch.randn(5)
     seed_everything(3)
     assert torch.equal(a, torch.randn(5))
+
+
+def test_train_tokenizer_gives_the_same_ids_in_every_process():
+    import subprocess
+    import sys
+
+    code = ("from musictext.text import train_tokenizer\n"
+            "caps = ['a calm piano piece in a major key', 'loud rock with distorted guitar and drums',"
+            " 'a sad slow folk song with a fiddle'] * 5\n"
+            "for k in ('wordpiece', 'bpe'):\n"
+            "    t = train_tokenizer(caps, vocab_size=80, kind=k)\n"
+            "    print(sorted(t.get_vocab().items()))\n")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(3)}
+    assert len(runs) == 1
