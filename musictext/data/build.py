@@ -42,20 +42,35 @@ def default_root(clips: int = DEFAULT_CLIPS, seed: int = DEFAULT_SEED, label_noi
 
 
 def _plan(clips: int, seed: int) -> tuple[list[str], list[str]]:
-    """Balanced styles and splits, shuffled by the seed."""
+    """Balanced styles, and splits stratified by style, shuffled by the seed.
+
+    Each style gets its share of every split (largest remainders first, under
+    the global 70/10/20 totals), so even a small build has all three splits.
+    """
     rng = np.random.default_rng([seed, 12345])
     styles = [STYLE_NAMES[i % len(STYLE_NAMES)] for i in range(clips)]
     styles = [styles[i] for i in rng.permutation(clips)]
+    names = list(SPLITS)
+    fracs = [SPLITS[n] for n in names]
     n_train = int(round(clips * SPLITS["train"]))
     n_valid = int(round(clips * SPLITS["valid"]))
-    splits = ["train"] * n_train + ["valid"] * n_valid + ["test"] * (clips - n_train - n_valid)
-    # stratify: shuffle the splits inside each style so every split has every style
+    left = [n_train, n_valid, clips - n_train - n_valid]
+    members = {s: [i for i in range(clips) if styles[i] == s] for s in STYLE_NAMES}
+    alloc = {}
+    for s, idx in members.items():
+        alloc[s] = [int(len(idx) * f) for f in fracs]
+        for k in range(3):
+            left[k] -= alloc[s][k]
+    for s, idx in members.items():
+        for _ in range(len(idx) - sum(alloc[s])):
+            k = max((k for k in range(3) if left[k] > 0), key=lambda k: len(idx) * fracs[k] - alloc[s][k])
+            alloc[s][k] += 1
+            left[k] -= 1
     out = [""] * clips
-    for s in STYLE_NAMES:
-        idx = [i for i in range(clips) if styles[i] == s]
+    for s, idx in members.items():
         rng_s = np.random.default_rng([seed, STYLE_NAMES.index(s), 777])
         order = rng_s.permutation(len(idx))
-        share = [splits[int(j * clips / max(len(idx), 1))] for j in range(len(idx))]
+        share = [n for n, a in zip(names, alloc[s]) for _ in range(a)]
         for k, j in enumerate(order):
             out[idx[j]] = share[k]
     return styles, out
