@@ -128,3 +128,30 @@ def read_checkpoint_config(path: str | os.PathLike) -> dict:
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}
     return json.loads(meta.get("config", "{}"))
+
+
+def verified_checkpoint_config(path: str | os.PathLike, sha256: str | None, name: str) -> tuple[dict, str]:
+    """Check a shipped checkpoint before loading it and return (config, SHA-256).
+
+    Raises FileNotFoundError for a missing file (saying how to reproduce it
+    with ``python -m musictext.pretrain NAME``), IsADirectoryError for a
+    folder, RuntimeError when ``sha256`` is given and differs, or when the file
+    is not a readable safetensors checkpoint.
+    """
+    from .text import sha256_file
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{name} checkpoint not found: '{path}'; reproduce it with "
+                                f"python -m musictext.pretrain {name}")
+    if path.is_dir():
+        raise IsADirectoryError(f"'{path}' is a folder, not a checkpoint file")
+    digest = sha256_file(path)
+    if sha256 is not None and digest != sha256:
+        raise RuntimeError(f"{name} checkpoint '{path}' has SHA-256 {digest}, expected {sha256}: the file is "
+                           f"corrupted or was changed; reproduce it with python -m musictext.pretrain {name}")
+    try:
+        cfg = read_checkpoint_config(path)
+    except Exception as e:
+        raise RuntimeError(f"'{path}' is not a readable safetensors checkpoint ({e})") from None
+    return cfg, digest

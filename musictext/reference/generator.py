@@ -276,24 +276,10 @@ def load_reference_generator(path: str | os.PathLike | None = None, sha256: str 
                              ) -> GeneratorUNet:
     """The shipped generator in eval mode; the checkpoint's SHA-256 must equal
     ``GENERATOR_SHA256`` (pass ``sha256=None`` for one you trained yourself)."""
-    from ..text import sha256_file
-    from ..train import load_checkpoint, read_checkpoint_config
+    from ..train import load_checkpoint, verified_checkpoint_config
 
     path = Path(path) if path is not None else GENERATOR_CHECKPOINT
-    if not path.exists():
-        raise FileNotFoundError(f"generator checkpoint not found: '{path}'; reproduce it with "
-                                f"python -m musictext.pretrain generator")
-    if path.is_dir():
-        raise IsADirectoryError(f"'{path}' is a folder, not a checkpoint file")
-    if sha256 is not None:
-        got = sha256_file(path)
-        if got != sha256:
-            raise RuntimeError(f"generator checkpoint '{path}' has SHA-256 {got}, expected {sha256}: "
-                               f"the file is corrupted or was changed")
-    try:
-        cfg = read_checkpoint_config(path)
-    except Exception as e:
-        raise RuntimeError(f"'{path}' is not a readable safetensors checkpoint ({e})") from None
+    cfg, _ = verified_checkpoint_config(path, sha256, "generator")
     model = GeneratorUNet(**cfg["model"])
     load_checkpoint(model, path)
     model.sampler = dict(cfg.get("sampler", {"steps": 16}))

@@ -195,18 +195,11 @@ def load_reference_joint(path: str | os.PathLike | None = None,
     shipped checkpoint's digest); pass ``sha256=None`` for a checkpoint you
     trained yourself with ``pretrain_joint``.
     """
-    from ..text import sha256_file
-    from ..train import load_checkpoint, read_checkpoint_config
+    from ..train import load_checkpoint, verified_checkpoint_config
 
     path = Path(path) if path is not None else JOINT_CHECKPOINT
-    if not path.exists():
-        raise FileNotFoundError(f"joint checkpoint not found: '{path}'; reproduce it with "
-                                "python -m musictext.pretrain joint")
-    digest = sha256_file(path)
-    if sha256 is not None and digest != sha256:
-        raise RuntimeError(f"checkpoint '{path}' has SHA-256 {digest}, expected {sha256}: "
-                           "reinstall musictext or reproduce it with python -m musictext.pretrain joint")
-    model = ReferenceJoint(read_checkpoint_config(path))
+    cfg, digest = verified_checkpoint_config(path, sha256, "joint")
+    model = ReferenceJoint(cfg)
     load_checkpoint(model, path)
     model.checkpoint_sha256 = digest  # identifies the model in search-index caches
     model.eval()

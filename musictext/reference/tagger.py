@@ -172,25 +172,10 @@ def load_reference_tagger(path: str | os.PathLike | None = None, sha256: str | N
     to load a checkpoint you trained yourself with ``pretrain``). The tag list
     and front-end settings are in ``model.tags`` and ``model.frontend``.
     """
-    from ..train import load_checkpoint, read_checkpoint_config
+    from ..train import load_checkpoint, verified_checkpoint_config
 
     path = Path(path) if path is not None else TAGGER_CHECKPOINT
-    if not path.exists():
-        raise FileNotFoundError(f"tagger checkpoint not found: '{path}'; reproduce it with "
-                                f"python -m musictext.pretrain tagger")
-    if path.is_dir():
-        raise IsADirectoryError(f"'{path}' is a folder, not a checkpoint file")
-    if sha256 is not None:
-        from ..text import sha256_file
-
-        got = sha256_file(path)
-        if got != sha256:
-            raise RuntimeError(f"tagger checkpoint '{path}' has SHA-256 {got}, expected {sha256}: "
-                               f"the file is corrupted or was changed")
-    try:
-        cfg = read_checkpoint_config(path)
-    except Exception as e:
-        raise RuntimeError(f"'{path}' is not a readable safetensors checkpoint ({e})") from None
+    cfg, _ = verified_checkpoint_config(path, sha256, "tagger")
     model = ReferenceTagger(**cfg["model"])
     load_checkpoint(model, path)
     model.tags = list(cfg["tags"])
