@@ -10,7 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-CONFIG = "TeX-AMS-MML_HTMLorMML"
+# The pip package ships only the "-full" build of this combined configuration.
+CONFIG = "TeX-AMS-MML_HTMLorMML-full"
 
 
 def _source() -> Path | None:
@@ -19,7 +20,7 @@ def _source() -> Path | None:
     except ImportError:
         return None
     src = Path(jupyter_server_mathjax.__file__).parent / "static"
-    return src if (src / "MathJax.js").exists() else None
+    return src if (src / "MathJax.js").exists() and (src / "config" / f"{CONFIG}.js").exists() else None
 
 
 def _config_inited(app, config):
@@ -27,7 +28,14 @@ def _config_inited(app, config):
         config.mathjax_path = f"mathjax/MathJax.js?config={CONFIG}"
         config.mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]],
                                               "displayMath": [["\\[", "\\]"]],
-                                              "processEscapes": True},
+                                              "processEscapes": True,
+                                              # MyST marks page bodies "tex2jax_ignore"; typeset only
+                                              # the math nodes (and notebook outputs) inside them
+                                              "processClass": "tex2jax_process|mathjax_process|math|output_area"},
+                                  # the package ships only the STIX-Web fonts (no TeX fonts)
+                                  "HTML-CSS": {"availableFonts": [], "preferredFont": None,
+                                               "webFont": "STIX-Web", "imageFont": None},
+                                  "SVG": {"font": "STIX-Web"},
                                   "showMathMenu": False,
                                   "messageStyle": "none"}
 

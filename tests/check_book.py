@@ -19,7 +19,8 @@ and reads back the DOM the browser built. A page fails when
 * a page that is mostly Chinese has no ``lang="zh..."`` on its content, or its
   characters are drawn as boxes ("tofu") with the fonts this machine has;
 * the English and Chinese front pages do not link to each other;
-* a page built from a notebook has no ``<audio>`` player.
+* a page built from a notebook has no ``<audio>`` player;
+* an equation is left as raw TeX (MathJax did not typeset it) or MathJax shows an error.
 
 It also saves screenshots of the front matter and of every notebook page to
 ``--screens`` (default ``_build/screens``), prints one line per page and ends
@@ -437,6 +438,25 @@ def check_errors(res: PageResult, dom: Node, art: Node) -> None:
     res.problems[:] = list(dict.fromkeys(res.problems))
 
 
+MATH_SOURCE = re.compile(r'class="math notranslate')
+MATH_TYPESET = re.compile(r'<script type="math/tex')
+
+
+def check_math(res: PageResult, raw: str, dom_text: str) -> None:
+    """Every math node Sphinx wrote must have been typeset by MathJax in the browser
+    (MathJax 2 replaces each one by its output and a ``math/tex`` script)."""
+    n = len(MATH_SOURCE.findall(raw))
+    if not n:
+        return
+    done = len(MATH_TYPESET.findall(dom_text))
+    if 'class="MathJax_Error"' in dom_text:
+        res.problems.append("MathJax shows an error on the page")
+    if done < n:
+        res.problems.append(f"{n - done} of {n} equations not typeset by MathJax (raw TeX on the page)")
+    else:
+        res.notes.append(f"{n} equation(s) typeset")
+
+
 def check_references(res: PageResult, art: Node, html_root: Path, page: str) -> None:
     for node in art.iter():
         cls = node.classes
@@ -645,11 +665,13 @@ def main(argv: list[str] | None = None) -> int:
         raw = (html_root / page).read_text(encoding="utf-8", errors="replace")
         raws[page] = raw
         try:
-            dom = parse_html(browser.dom(base_url + page))
+            dom_text = browser.dom(base_url + page)
+            dom = parse_html(dom_text)
         except Exception as exc:  # noqa: BLE001
             res.problems.append(str(exc))
             return
         doms[page] = dom
+        check_math(res, raw, dom_text)
         art = article_of(dom)
         n_img = check_images(res, dom, html_root, page)
         res.notes.append(f"{n_img} image(s)")
