@@ -7,6 +7,13 @@ import os, sys, time, copy, numpy as np, torch, torch.nn.functional as F
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
 torch.set_num_threads(2)
 from musictext.data import ensure_dataset, SynthCaps, TAG_GROUPS, TAGS, tags_in_text
+import musictext.reference.generator as G
+SHIFT = float(os.environ.get("SHIFT", 1))
+_lin = torch.linspace
+def _shifted(a, b, n, **kw):
+    u = _lin(a, b, n, **kw)
+    return u / (u + SHIFT * (1 - u)) if SHIFT != 1 and a == 0.0 and b == 1.0 else u
+G.torch.linspace = _shifted
 from musictext.reference.generator import GeneratorUNet, flow_matching_loss, sample, mel_to_audio, caption_token_bank, encode_prompts, load_reference_generator
 from musictext.models import load_reference_tagger, tag_probabilities
 from musictext.audio import LogMel
@@ -22,8 +29,45 @@ JOINT = bool(E("JOINT"))
 class JUNet(GeneratorUNet):
     def __init__(self, **kw):
         super().__init__(**kw)
+        if E("PMLP"):
+            self.pool_proj = torch.nn.Sequential(torch.nn.Linear(384, self.cond_dim), torch.nn.SiLU(), torch.nn.Linear(self.cond_dim, self.cond_dim))
+        if E("SA1"):
+            from musictext.reference.generator import SelfAttention1d
+            self.sa = torch.nn.ModuleDict({"d": SelfAttention1d(CHS[1], 4), "u": SelfAttention1d(CHS[1], 4)})
+        if E("POS"):
+            self.pos = torch.nn.Parameter(torch.zeros(1, CHS[0], 320 // STACK))
         if JOINT:
             self.joint_proj = torch.nn.Linear(joint.config["embed_dim"], self.cond_dim)
+    def forward(self, x, t, keys, key_pad, pooled):
+        import torch.nn as nn
+        from musictext.reference.generator import timestep_embedding
+        B, M, T = x.shape
+        s = self.stack
+        h = x.reshape(B, M, T // s, s).permute(0, 1, 3, 2).reshape(B, M * s, T // s)
+        cond = self.t_mlp(timestep_embedding(t, self.cond_dim)) + pooled
+        h = self.inp(h)
+        if E("POS"): h = h + self.pos
+        hs = []
+        for i, (blocks, attn, ds) in enumerate(zip(self.down, self.down_attn, self.downsample)):
+            for b in blocks:
+                h = b(h, cond)
+            if E("SA1") and i == 1: h = self.sa["d"](h)
+            if not isinstance(attn, nn.Identity):
+                h = attn(h, keys, key_pad)
+            hs.append(h)
+            h = ds(h)
+        h = self.mid2(self.mid_cross(self.mid_self(self.mid1(h, cond)), keys, key_pad), cond)
+        n = len(self.up)
+        for j, (blocks, attn, us) in enumerate(zip(self.up, self.up_attn, self.upsample)):
+            h = torch.cat([h, hs.pop()], dim=1)
+            for b in blocks:
+                h = b(h, cond)
+            if E("SA1") and n - 1 - j == 1: h = self.sa["u"](h)
+            if not isinstance(attn, nn.Identity):
+                h = attn(h, keys, key_pad)
+            h = us(h)
+        h = self.out(torch.nn.functional.silu(self.out_norm(h)))
+        return h.reshape(B, M, s, T // s).permute(0, 1, 3, 2).reshape(B, M, T)
     def text_context(self, tokens, mask, drop=None):
         keys, pad, pooled = super().text_context(tokens, mask, drop)
         if JOINT:
@@ -35,9 +79,21 @@ class JUNet(GeneratorUNet):
                 v = v * (~drop).float()[:, None]
             pooled = self.joint_proj(v)
         return keys, pad, pooled
+TMEAN = float(E("TMEAN", 0))
+def flow_matching_loss(model, x1, tokens, mask, p_drop, generator):
+    B = x1.shape[0]
+    t = torch.sigmoid(torch.randn(B, generator=generator) + TMEAN)
+    eps = torch.randn(x1.shape, generator=generator)
+    tt = t[:, None, None]
+    xt = tt * x1 + (1 - tt) * eps
+    drop = torch.rand(B, generator=generator) < p_drop
+    keys, pad, pooled = model.text_context(tokens, mask, drop)
+    return F.mse_loss(model(xt, t, keys, pad, pooled), x1)
 root = ensure_dataset(); train, test = SynthCaps(root, "train"), SynthCaps(root, "test")
 if E("SHIPPED"):
     model = load_reference_generator()
+elif E("LOAD"):
+    model = torch.load(E("LOAD"), weights_only=False)
 else:
     g = seed_everything(0)
     model = JUNet(channels=CHS, stack=STACK)
@@ -48,6 +104,11 @@ else:
     x = model.normalise(logmel); x = F.pad(x, (0, frames - x.shape[-1]), value=float(x.min()))
     per_clip = len(train.records[0]["captions"])
     tokens, mask = caption_token_bank([c for r in train.records for c in r["captions"]])
+    if E("TSTD"):
+        valid = tokens[mask.bool()].float()
+        TMU, TSD = valid.mean(0), valid.std(0).clamp(min=0.05)
+        tokens = ((tokens.float() - TMU) / TSD * mask[..., None]).half()
+        model.register_buffer("tmu", TMU); model.register_buffer("tsd", TSD)
     ema = copy.deepcopy(model).eval()
     # estimate steps from a timing probe
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4)
@@ -67,13 +128,14 @@ else:
     n_probe = 10
     for i in range(n_probe): one(i)
     per = (time.time() - t0) / n_probe
-    steps = int(BUDGET / per)
+    steps = int(E("TSTEPS", 0)) or int(BUDGET / per)
     print(f"per step {per:.3f}s -> {steps} steps", flush=True)
     # restart cleanly
     g = seed_everything(0); model = JUNet(channels=CHS, stack=STACK)
+    if E("TSTD"): model.register_buffer("tmu", TMU); model.register_buffer("tsd", TSD)
     model.mel_mean.copy_(logmel.mean(dim=(0, 2))[:, None]); model.mel_std.copy_(logmel.std())
     ema = copy.deepcopy(model).eval()
-    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4, foreach=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=steps, pct_start=0.05)
     t0 = time.time(); L = []
     for step in range(1, steps + 1):
@@ -84,11 +146,13 @@ else:
         if step % (steps // 5) == 0: print(step, np.mean(L[-50:]), round(time.time() - t0), flush=True)
     print("train wall", time.time() - t0)
     model = ema
+    if E("SAVE"): torch.save(model, E("SAVE"))
 t0 = time.time()
 idx = torch.randperm(400, generator=torch.Generator().manual_seed(0))[:N]
 PK = E('PROMPT', 'heldout')
 prompts = [test.records[i]['heldout_captions'][0] if PK == 'heldout' else test.records[i]['captions'][int(PK)] for i in idx]
 tok, msk = encode_prompts(prompts)
+if hasattr(model, "tmu"): tok = (tok - model.tmu) / model.tsd * msk[..., None]
 lm = LogMel()
 def voc(l): return lm(mel_to_audio(l, n_iter=16, length=312 * 256))
 tg = load_reference_tagger()

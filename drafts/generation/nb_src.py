@@ -6,7 +6,7 @@
 # 1. **A token language model in the style of MusicGen**: a residual vector quantiser turns log-mel frames into four streams of discrete tokens, laid out with the *delay pattern*, and a transformer decoder predicts them while it cross-attends to the words of the prompt.
 # 2. **A flow-matching model in the style of latent diffusion**: a small 1-D UNet learns to turn Gaussian noise into a log-mel spectrogram, again cross-attending to the prompt.
 #
-# Both read the prompt through the same frozen sentence encoder (all-MiniLM-L6-v2 {cite:p}`wang2020minilm,reimers2019sbert`), both use condition dropout and classifier-free guidance {cite:p}`ho2022cfg`, and both are judged with the book's own reference models on prompts written with words that never appear in the training captions.
+# Both read the prompt through the same frozen sentence encoder (all-MiniLM-L6-v2 {cite:p}`wang2020minilm,reimers2019sbert`), both use condition dropout and classifier-free guidance {cite:p}`ho2022cfg`, and both are judged with the book's own reference models on the captions of test clips that neither model has heard.
 #
 # **Learning goals.** After this notebook you can
 # - explain why a generator needs a representation it can invert, and what Griffin-Lim costs;
@@ -43,15 +43,15 @@ from musictext.train import count_parameters, seed_everything
 
 torch.set_num_threads(2)
 seed_everything(0)
-CPU = {}                                  # CPU seconds per section (divide by 2 for a 2-core laptop)
-_t = time.process_time()
+WALL = {}                                 # wall-clock seconds per section
+_t = time.perf_counter()
 
 
 def lap(name: str) -> None:
-    """Record the CPU time spent since the previous lap."""
+    """Record the wall-clock time spent since the previous lap."""
     global _t
-    CPU[name] = time.process_time() - _t
-    _t = time.process_time()
+    WALL[name] = time.perf_counter() - _t
+    _t = time.perf_counter()
 
 # %% [markdown]
 # ## 1. Data and representation
@@ -69,7 +69,7 @@ X_train = train.logmel                                   # (N_train, n_mels, fra
 n_mels, n_frames = X_train.shape[1:]
 print(f"train clips {len(train)}, test clips {len(test)}, log-mel {n_mels} x {n_frames}")
 print("a training caption: ", train.records[0]["captions"][1])
-print("a test prompt:      ", test.records[0]["heldout_captions"][0])
+print("a test caption:     ", test.records[0]["captions"][2])
 
 # %% [markdown]
 # The spectrogram throws the phase away, so going back to audio needs a **vocoder**. The simplest one is classical: map the mel power back to linear frequency with the pseudo-inverse $W^{+}$ of the filterbank, then estimate a phase that is consistent with those magnitudes by **Griffin-Lim** {cite:p}`griffin1984signal`, which alternates between the STFT domain and the waveform:
@@ -104,13 +104,15 @@ def through_vocoder(logmel: torch.Tensor, batch: int = 50) -> torch.Tensor:
 
 demo = 0
 recon = vocode(test.logmel[demo:demo + 1], n_iter=32)[0]
-print(test.records[demo]["heldout_captions"][0])
+print(test.records[demo]["captions"][2])
 players([(test.wave(demo), "original"), (recon, "log-mel -> Griffin-Lim")])
 
 # %% [markdown]
 # ## 2. Text: the frozen sentence encoder
 #
 # Both generators read the prompt through the frozen MiniLM encoder: `token_embeddings` gives one 384-d vector per word piece plus a padding mask, which the models attend to with cross-attention. We encode every training caption once (four per clip) and keep the token states in half precision.
+#
+# One detail matters a lot on a small budget. The raw token states share a large common component (the mean token vector is about half as long as a typical token), and a few dimensions are several times larger than the rest, so two very different captions have mean vectors with cosine similarity above 0.5. We **standardise** every dimension with the mean and standard deviation measured over all training tokens, $\tilde h = (h - \mu)/\sigma$. This changes nothing the encoder knows, but it puts the differences between prompts on the scale the new layers start from; in our runs it raised the flow model's prompt adherence by about 0.05 for the same training time.
 
 # %%
 encoder = load_sentence_encoder()
@@ -127,8 +129,28 @@ def token_bank(texts: list[str], batch: int = 256) -> tuple[torch.Tensor, torch.
 
 
 train_tok, train_mask = token_bank([c for r in train.records for c in r["captions"]])
-prompts = [r["heldout_captions"][0] for r in test.records]
+valid_tokens = train_tok[train_mask.bool()].float()                # every real (non-padding) training token
+tok_mean, tok_std = valid_tokens.mean(0), valid_tokens.std(0).clamp(min=0.05)
+del valid_tokens
+
+
+def standardise(tok: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-dimension standardisation with the training statistics; padding stays zero."""
+    return ((tok.float() - tok_mean) / tok_std * mask[..., None]).half()
+
+
+train_tok = standardise(train_tok, train_mask)
+val = SynthCaps(root, "valid")
+val_idx = torch.randperm(len(val), generator=torch.Generator().manual_seed(0))[:80]
+val_prompts = [val.records[i]["captions"][2] for i in val_idx]
+val_tok, val_mask = token_bank(val_prompts)
+val_tok = standardise(val_tok, val_mask)
+N_EVAL = 200                                              # test clips whose captions become prompts
+eval_idx = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:N_EVAL]
+prompts = [test.records[i]["captions"][2] for i in eval_idx]
+real_logmel = test.logmel[eval_idx]                       # the clips those captions describe
 test_tok, test_mask = token_bank(prompts)
+test_tok = standardise(test_tok, test_mask)
 print("train caption tokens", tuple(train_tok.shape), " test prompt tokens", tuple(test_tok.shape))
 lap("data, vocoder, text")
 
@@ -339,16 +361,16 @@ print(f"token LM: {count_parameters(lm) / 1e6:.2f} M parameters")
 # %% [markdown]
 # ### 3.4 Training
 #
-# AdamW {cite:p}`loshchilov2019adamw` with a one-cycle learning-rate schedule; each step draws 24 clips and one of the four captions of each. Both generators get about the same CPU time (printed at the end of the notebook).
+# AdamW {cite:p}`loshchilov2019adamw` with a one-cycle learning-rate schedule; each step draws 24 clips and one of the four captions of each. Both generators get a similar training budget of a few minutes; the time of every section is printed at the end of the notebook.
 
 # %% tag=nbval-ignore-output
 def train_loop(model, loss_fn, steps: int, batch: int, lr: float, ema_decay: float | None = None, seed: int = 0):
     """Generic loop; returns the (EMA) model and per-step losses. loss_fn(model, idx, cap, g) -> scalar."""
     g = seed_everything(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4, foreach=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05)
     ema = copy.deepcopy(model).eval() if ema_decay else None
-    losses, t0 = [], time.process_time()
+    losses, t0 = [], time.perf_counter()
     for step in range(1, steps + 1):
         model.train()
         idx = torch.randint(0, len(x_train), (batch,), generator=g)
@@ -367,7 +389,7 @@ def train_loop(model, loss_fn, steps: int, batch: int, lr: float, ema_decay: flo
                     pe.lerp_(pm, 1 - d)
         if step % (steps // 8) == 0 or step == steps:
             print(f"step {step:>5}/{steps}  loss {np.mean(losses[-50:]):.4f}  "
-                  f"(CPU {time.process_time() - t0:.0f} s)", flush=True)
+                  f"({time.perf_counter() - t0:.0f} s)", flush=True)
     return (ema if ema is not None else model.eval()), losses
 
 
@@ -386,7 +408,7 @@ lap("train token LM")
 #
 # where $\ell_c$ and $\ell_\varnothing$ are the conditional and unconditional logits and $w$ the guidance scale ($w=1$ is plain conditional sampling). We then sample from the softmax of $\tilde\ell/\tau$ restricted to the $k$ most likely codes (top-$k$ sampling, temperature $\tau$), and force the padding token wherever the delay pattern has no code word. The cache keeps each layer's past keys and values, so each step costs one position instead of the whole prefix.
 
-# %%
+# %% tag=nbval-ignore-output
 @torch.no_grad()
 def lm_generate(model: TokenLM, tokens, mask, guidance: float = 3.0, top_k: int = 32, temperature: float = 1.0,
                 seed: int = 0, batch: int = 100) -> torch.Tensor:
@@ -417,9 +439,9 @@ def lm_generate(model: TokenLM, tokens, mask, guidance: float = 3.0, top_k: int 
     return torch.cat(out)
 
 
-lm_gen = denormalise(lm_generate(lm, test_tok, test_mask, guidance=3.0))     # (N_test, n_mels, n_frames)
-print("generated", tuple(lm_gen.shape))
-lap("sample token LM")
+t0 = time.time()
+demo_lm = denormalise(lm_generate(lm, test_tok[:8], test_mask[:8], guidance=3.0))
+print(f"8 clips in {time.time() - t0:.1f} s:", tuple(demo_lm.shape), "(clips, mel bands, frames)")
 
 # %% [markdown]
 # ## 4. Paradigm 2: flow matching on the spectrogram
@@ -449,7 +471,7 @@ def flow_matching_loss(model, x1, tokens, mask, p_drop: float, g: torch.Generato
 # %% [markdown]
 # ### 4.2 The denoiser: a 1-D UNet with cross-attention
 #
-# The UNet {cite:p}`ronneberger2015unet` runs over **time only**: the 64 mel bins of 4 consecutive frames are the channels of one time step (so 320 frames become 80 steps). Three levels at 80, 40 and 20 steps, two residual blocks each; the flow time $t$ and the mean of the prompt's token states set a per-channel scale and shift in every block (FiLM), and the two coarser levels and the bottleneck cross-attend to the prompt's tokens, as the text conditioning of Stable Audio Open does {cite:p}`evans2025stableaudioopen`. The bottleneck also has self-attention over time.
+# The UNet {cite:p}`ronneberger2015unet` runs over **time only**: the 64 mel bins of 8 consecutive frames (128 ms) are the 512 channels of one time step, so 320 frames become 40 steps. Three levels at 40, 20 and 10 steps, two residual blocks each; the flow time $t$ and the mean of the prompt's token states set a per-channel scale and shift in every block (FiLM), and the two coarser levels and the bottleneck cross-attend to the prompt's tokens, as the text conditioning of Stable Audio Open does {cite:p}`evans2025stableaudioopen`. The bottleneck also has self-attention over time.
 
 # %%
 def time_features(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -492,7 +514,7 @@ class Attend(nn.Module):
 class UNet1d(nn.Module):
     """f_theta(x_t (B, n_mels, T), t (B,), text) -> predicted clean x_1 (B, n_mels, T); T divisible by stack*4."""
 
-    def __init__(self, n_mels, stack=4, channels=(128, 160, 192), d_text=384, d_cond=128, heads=4):
+    def __init__(self, n_mels, stack=8, channels=(128, 160, 192), d_text=384, d_cond=128, heads=4):
         super().__init__()
         self.stack, self.d_cond = stack, d_cond
         self.t_mlp = nn.Sequential(nn.Linear(d_cond, d_cond), nn.SiLU(), nn.Linear(d_cond, d_cond))
@@ -564,7 +586,7 @@ print(f"flow-matching UNet: {count_parameters(unet) / 1e6:.2f} M parameters")
 # Same loop, batches of 16, and an exponential moving average (EMA) of the weights, $\bar\theta \leftarrow \beta\bar\theta + (1-\beta)\theta$ with $\beta$ rising to 0.999, which gives smoother samples than the last iterate.
 
 # %% tag=nbval-ignore-output
-FM_STEPS = 720
+FM_STEPS = 1000
 fm, fm_losses = train_loop(
     unet, lambda m, idx, cap, g: flow_matching_loss(m, x_train[idx], train_tok[cap].float(), train_mask[cap], 0.15, g),
     steps=FM_STEPS, batch=16, lr=1.5e-3, ema_decay=0.999)
@@ -587,7 +609,7 @@ plt.show()
 #
 # where $\hat x_1^{c}$ and $\hat x_1^{\varnothing}$ are the predictions with and without the prompt and $w$ the guidance scale. Because the velocity is linear in $\hat x_1$, guiding the prediction is the same as guiding the velocity. The last step lands exactly on $\tilde x_1$. 16 steps are enough here.
 
-# %%
+# %% tag=nbval-ignore-output
 @torch.no_grad()
 def fm_generate(model, tokens, mask, guidance: float = 3.0, steps: int = 16, seed: int = 0,
                 batch: int = 100) -> torch.Tensor:
@@ -609,14 +631,14 @@ def fm_generate(model, tokens, mask, guidance: float = 3.0, steps: int = 16, see
     return torch.cat(out)
 
 
-fm_gen = denormalise(fm_generate(fm, test_tok, test_mask, guidance=3.0))
-print("generated", tuple(fm_gen.shape))
-lap("sample flow matching")
+t0 = time.time()
+demo_fm = denormalise(fm_generate(fm, test_tok[:8], test_mask[:8], guidance=3.0))
+print(f"8 clips in {time.time() - t0:.1f} s:", tuple(demo_fm.shape), "(clips, mel bands, frames)")
 
 # %% [markdown]
 # ## 5. Evaluation with the book's own models
 #
-# Every clip, real or generated, goes through the same path: log-mel → Griffin-Lim → waveform → log-mel. The judges are two models trained elsewhere in the book on real clips only: the **reference tagger** (from the tagging chapter) and the **reference joint embedding** (from the retrieval chapter). Prompts are the test clips' held-out captions, written with words no training caption uses.
+# Every clip, real or generated, goes through the same path: log-mel → Griffin-Lim → waveform → log-mel. The judges are two models trained elsewhere in the book on real clips only: the **reference tagger** (from the tagging chapter) and the **reference joint embedding** (from the retrieval chapter). The prompts are the natural-sentence captions of 200 test clips: the models never heard these clips or read these sentences, though the sentences use the same vocabulary as the training captions.
 #
 # **Prompt adherence.** For each attribute group $g\in\{\text{instrument}, \text{genre}, \text{tempo}, \text{mood}\}$ the tagger's most probable tag within the group must be one the prompt names:
 #
@@ -627,8 +649,6 @@ lap("sample flow matching")
 # %%
 tagger = load_reference_tagger()
 GROUPS = ["instrument", "genre", "tempo", "mood"]
-prompt_tags = [tags_in_text(p) for p in prompts]
-shuffle = torch.randperm(len(prompts), generator=torch.Generator().manual_seed(1)).tolist()
 
 
 def adherence(probs: torch.Tensor, tags: list[set]) -> dict:
@@ -642,16 +662,66 @@ def adherence(probs: torch.Tensor, tags: list[set]) -> dict:
     return out
 
 
-real_voc = through_vocoder(test.logmel)
-judged = {"real (Griffin-Lim)": real_voc, "token LM": through_vocoder(lm_gen),
-          "flow matching": through_vocoder(fm_gen)}
-judge = {name: tag_probabilities(tagger, x) for name, x in judged.items()}
-adh = {name: adherence(j["probabilities"], prompt_tags) for name, j in judge.items()}
-adh_shuffled = {name: adherence(judge[name]["probabilities"], [prompt_tags[j] for j in shuffle])
+def judge(logmel: torch.Tensor):
+    """Log-mels (N, n_mels, n_frames) -> the tagger's view (probabilities, embedding) after the vocoder."""
+    return tag_probabilities(tagger, through_vocoder(logmel))
+
+
+def spread(embedding: torch.Tensor) -> float:
+    """sqrt(trace of the covariance): how far a set of clips is spread in the tagger's embedding space."""
+    return float(embedding.var(0).sum().sqrt())
+
+# %% [markdown]
+# ### 5.1 Choosing the guidance scale
+#
+# Larger $w$ pushes samples towards what the prompt makes most likely, at the price of variety. We choose $w$ on **validation** prompts (80 captions of the validation split, which neither training nor the test measures touch), so the test numbers below stay honest. **Diversity** is the spread of the generated set in the tagger's embedding space, $\sqrt{\operatorname{Tr}\Sigma_g}$, divided by the same spread of the real clips those prompts describe (1 = as varied as the real music).
+
+# %%
+val_tags = [tags_in_text(p) for p in val_prompts]
+val_real_spread = spread(judge(val.logmel[val_idx])["embedding"])
+sweep = {}
+for w in [1.0, 3.0, 5.0, 8.0]:
+    j = judge(denormalise(fm_generate(fm, val_tok, val_mask, guidance=w, seed=1)))
+    sweep[w] = (adherence(j["probabilities"], val_tags)["all"], spread(j["embedding"]) / val_real_spread)
+GUIDANCE = max(sweep, key=lambda w: sweep[w][0])
+lap("guidance sweep")
+
+# %% tag=nbval-ignore-output
+fig, ax = plt.subplots(figsize=(5, 3))
+ws = list(sweep)
+ax.plot(ws, [sweep[w][0] for w in ws], "o-", label="adherence")
+ax.plot(ws, [sweep[w][1] for w in ws], "s--", label="diversity (spread / real spread)")
+ax.set(xlabel="guidance scale w", ylabel="value", title="Flow matching on validation prompts", xticks=ws)
+ax.legend()
+plt.tight_layout()
+plt.show()
+for w in ws:
+    print(f"w = {w:g}: adherence {sweep[w][0]:.3f}, diversity {sweep[w][1]:.3f}")
+print("chosen guidance scale:", GUIDANCE)
+
+# %% [markdown]
+# ### 5.2 Prompt adherence on the test prompts
+#
+# Both generators now sample one clip for each of the 200 test prompts with the chosen scale. The shuffled-prompt lower bound pairs each generated clip with the prompt of another clip.
+
+# %% tag=nbval-ignore-output
+lm_gen = denormalise(lm_generate(lm, test_tok, test_mask, guidance=GUIDANCE))   # (N_EVAL, n_mels, n_frames)
+lap("sample token LM")
+fm_gen = denormalise(fm_generate(fm, test_tok, test_mask, guidance=GUIDANCE))
+lap("sample flow matching")
+prompt_tags = [tags_in_text(p) for p in prompts]
+shuffle = torch.randperm(N_EVAL, generator=torch.Generator().manual_seed(1)).tolist()
+judged = {name: through_vocoder(x) for name, x in
+          [("real (Griffin-Lim)", real_logmel), ("token LM", lm_gen), ("flow matching", fm_gen)]}
+views = {name: tag_probabilities(tagger, x) for name, x in judged.items()}
+adh = {name: adherence(v["probabilities"], prompt_tags) for name, v in views.items()}
+adh_shuffled = {name: adherence(views[name]["probabilities"], [prompt_tags[j] for j in shuffle])
                 for name in ["token LM", "flow matching"]}
 lap("vocode and judge")
 
 # %% [markdown]
+# ### 5.3 Distribution and text similarity
+#
 # **Fréchet audio distance** {cite:p}`kilgour2019fad` fits a Gaussian to the embeddings of each set of clips and compares them,
 #
 # $$ \text{FAD} = \lVert \mu_r - \mu_g \rVert_2^2 + \operatorname{Tr}\!\big(\Sigma_r + \Sigma_g - 2(\Sigma_r\Sigma_g)^{1/2}\big), $$
@@ -661,9 +731,9 @@ lap("vocode and judge")
 # **CLAP-style score**: the mean cosine similarity between each clip and its prompt in the joint embedding {cite:p}`elizalde2023clap,wu2023laionclap`, $\frac1N\sum_i \cos\big(e_a(a_i), e_t(c_i)\big)$ with $e_a$, $e_t$ the audio and text towers.
 
 # %% tag=nbval-ignore-output
-half = torch.randperm(len(prompts), generator=torch.Generator().manual_seed(2))
-A, B_ = half[: len(half) // 2], half[len(half) // 2:]
-emb = {name: j["embedding"] for name, j in judge.items()}
+half = torch.randperm(N_EVAL, generator=torch.Generator().manual_seed(2))
+A, B_ = half[: N_EVAL // 2], half[N_EVAL // 2:]
+emb = {name: v["embedding"] for name, v in views.items()}
 fad_floor = frechet_distance(emb["real (Griffin-Lim)"][A], emb["real (Griffin-Lim)"][B_])
 fads = {name: fad_floor if name.startswith("real") else frechet_distance(emb[name][A], emb["real (Griffin-Lim)"][B_])
         for name in judged}
@@ -683,36 +753,9 @@ for name, a, s, fad, clap, cs in rows:
 lap("FAD and CLAP")
 
 # %% [markdown]
-# ### Guidance: adherence against diversity
-#
-# Larger $w$ pushes samples towards what the prompt makes most likely. We measure **diversity** as the spread of the generated set in the tagger's embedding space, $\sqrt{\operatorname{Tr}\Sigma_g}$, relative to the same spread of the real clips (1 = as varied as real music), on 100 prompts at each scale.
-
-# %%
-sub = half[:100]
-sweep = {}
-for w in [1.0, 3.0, 5.0]:
-    gen = fm_gen[sub] if w == 3.0 else denormalise(fm_generate(fm, test_tok[sub], test_mask[sub], guidance=w, seed=3))
-    j = tag_probabilities(tagger, through_vocoder(gen))
-    spread = j["embedding"].var(0).sum().sqrt() / emb["real (Griffin-Lim)"][sub].var(0).sum().sqrt()
-    sweep[w] = (adherence(j["probabilities"], [prompt_tags[i] for i in sub])["all"], float(spread))
-lap("guidance sweep")
-
-# %% tag=nbval-ignore-output
-fig, ax = plt.subplots(figsize=(5, 3))
-ws = list(sweep)
-ax.plot(ws, [sweep[w][0] for w in ws], "o-", label="adherence")
-ax.plot(ws, [sweep[w][1] for w in ws], "s--", label="diversity (spread / real spread)")
-ax.set(xlabel="guidance scale w", ylabel="value", title="Flow matching: the guidance trade-off", xticks=ws)
-ax.legend()
-plt.tight_layout()
-plt.show()
-for w in ws:
-    print(f"w = {w:g}: adherence {sweep[w][0]:.3f}, diversity {sweep[w][1]:.3f}")
-
-# %% [markdown]
 # ### Which paradigm wins, and why
 #
-# The printed table above is the comparison on the same 400 prompts, the same judges and the same training budget (the figures are stored with the notebook; they vary a little between machines). The continuous model wins on every measure here. The token model's ceiling is its tokenizer: four k-means codebooks reconstruct the spectrogram only roughly (see the reconstruction errors in 3.1), so even perfectly predicted tokens blur instruments, and one wrong coarse token early in a frame cannot be corrected later. The flow model refines the whole spectrogram jointly over 16 steps and works directly in the space the vocoder inverts. MusicGen closes this gap at scale with a learned neural codec and billions of training tokens; with a few minutes of CPU, the continuous route is the efficient one.
+# The printed table above is the comparison on the same 200 prompts, the same judges and the same training budget (the figures are stored with the notebook; they vary a little between machines). The continuous model wins on every measure here. The token model's ceiling is its tokenizer: four k-means codebooks reconstruct the spectrogram only roughly (see the reconstruction errors in 3.1), so even perfectly predicted tokens blur instruments, and one wrong coarse token early in a frame cannot be corrected later. The flow model refines the whole spectrogram jointly over 16 steps and works directly in the space the vocoder inverts. MusicGen closes this gap at scale with a learned neural codec and billions of training tokens; with a few minutes of CPU, the continuous route is the efficient one.
 
 # %%
 better = "flow matching" if adh["flow matching"]["all"] >= adh["token LM"]["all"] else "token LM"
@@ -731,9 +774,9 @@ assert metrics["fad"] <= 3 * metrics["fad_real"], \
     f"FAD {metrics['fad']:.2f} is more than 3x the real-vs-real floor ({metrics['fad_real']:.2f})"
 
 # %% tag=nbval-ignore-output
-for k, v in CPU.items():
-    print(f"{k:24s} CPU {v:6.0f} s  (~{v / 2:4.0f} s on 2 idle cores)")
-print(f"total CPU {sum(CPU.values()):.0f} s; peak memory {__import__('resource').getrusage(__import__('resource').RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB")
+for k, v in WALL.items():
+    print(f"{k:24s} {v:6.0f} s")
+print(f"total {sum(WALL.values()):.0f} s; peak memory {__import__('resource').getrusage(__import__('resource').RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB")
 
 # %% [markdown]
 # ## 6. Listening
@@ -747,13 +790,13 @@ for i in show:
 clips = []
 for i in show:
     clips += [(vocode(fm_gen[i:i + 1], n_iter=32)[0], f"flow #{i}"), (vocode(lm_gen[i:i + 1], n_iter=32)[0], f"token LM #{i}"),
-              (vocode(test.logmel[i:i + 1], n_iter=32)[0], f"real #{i}")]
+              (vocode(real_logmel[i:i + 1], n_iter=32)[0], f"real #{i}")]
 players(clips)
 
 # %%
 fig, axes = plt.subplots(len(show), 3, figsize=(10, 2.2 * len(show)), sharex=True, sharey=True)
 for r, i in enumerate(show):
-    for c, (x, name) in enumerate([(fm_gen[i], "flow matching"), (lm_gen[i], "token LM"), (test.logmel[i], "real")]):
+    for c, (x, name) in enumerate([(fm_gen[i], "flow matching"), (lm_gen[i], "token LM"), (real_logmel[i], "real")]):
         spectrogram(x, ax=axes[r, c], title=f"{name}, prompt #{i}")
 plt.tight_layout()
 plt.show()
@@ -814,23 +857,23 @@ if hub_reachable():
     audio = musicgen.generate(**inputs, max_new_tokens=256, guidance_scale=3.0)
     rate = musicgen.config.audio_encoder.sampling_rate
     from musictext.audio import player
-    player(audio[0, 0], label=f"musicgen-small ({rate} Hz)")
+    player(audio[0, 0], sample_rate=rate, label=f"musicgen-small ({rate} Hz)")
 else:
     print("Offline (HF_HUB_OFFLINE is set or the hub is unreachable): skipped loading facebook/musicgen-small.")
 
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Guidance for the token model.** Generate with the token LM at $w = 1$ and $w = 5$ on 100 prompts and compare adherence. Does guidance help the token model as much as the flow model?
+# 1. **Guidance for the token model.** Repeat the sweep of 5.1 for the token LM on the validation prompts. Does guidance help the token model as much as the flow model, and is the best scale the same?
 # 2. **Fewer sampler steps.** Sample the flow model with 4, 8 and 16 Euler steps. How do adherence and the spectrograms change?
 # 3. **Codebooks.** Re-train the token LM with 2 codebooks instead of 4. What happens to the reconstruction error and to adherence?
-# 4. **Held-out words.** Build prompts that name a held-out tag only through its held-out word (for example "squeezebox" vs "accordion") and check whether the tagger finds the instrument in the generated audio.
+# 4. **Words never seen in training.** Each test clip also has a *held-out paraphrase* (`test.records[i]["heldout_captions"][0]`) that replaces many tag words by synonyms no training caption uses ("brisk pace" for "fast", "string orchestra" for "strings"). Use these as prompts for the flow model and compare adherence with 5.2.
 #
 # :::{dropdown} Solution sketches
-# 1. `lm_generate(lm, test_tok[sub], test_mask[sub], guidance=w)`, then `through_vocoder`, `tag_probabilities` and `adherence` as above. Guidance usually helps the token model too, but its ceiling is the tokenizer, so the gain is smaller.
+# 1. In the sweep loop, replace `fm_generate(fm, ...)` by `lm_generate(lm, val_tok, val_mask, guidance=w, seed=1)`. Guidance helps the token model too, but its ceiling is the tokenizer, so adherence saturates lower.
 # 2. `fm_generate(fm, ..., steps=4)`. With clean-signal prediction the sampler degrades gracefully: 4 steps already give the right instruments but blurrier textures.
 # 3. Set `K_BOOKS = 2` and re-run from 3.1. The reconstruction error rises and fine timbre detail is lost; sequences are shorter, so training is faster.
-# 4. Use `tags_in_text` on your prompt to check which tags it names, and compare `adherence` with the same prompt written with the training word. The frozen MiniLM maps many synonyms to nearby token states, which is why held-out words still work.
+# 4. `held = [test.records[i]["heldout_captions"][0] for i in eval_idx]`, then `tok, mask = token_bank(held)`, `fm_generate(fm, standardise(tok, mask), mask, guidance=GUIDANCE)` and `adherence(judge(denormalise(x))["probabilities"], [tags_in_text(p) for p in held])`. Adherence drops, most for genre, mood and tempo, whose words are replaced most often: the generator only knows the new words through the frozen MiniLM, which places many synonyms near the training words but not all of them.
 # :::
 #
 # ## Further reading
