@@ -30,7 +30,7 @@ __all__ = ["GeneratorUNet", "GENERATOR_CHECKPOINT", "GENERATOR_SHA256", "flow_ma
            "encode_prompts", "MAX_SECONDS", "MAX_GUIDANCE"]
 
 GENERATOR_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "generator.safetensors"
-GENERATOR_SHA256 = "1d2508aa3ecb04625a4beb23b871e5395ed6261c0240d6a74812fe7e7bbb8b55"
+GENERATOR_SHA256 = "9c914e219742b3fd8c2ded4258784f6cd72d95c7e01206de9b64d46e604563bd"
 MAX_SECONDS = 10.0
 MAX_GUIDANCE = 20.0
 FRONTEND = {"sample_rate": 16000, "n_fft": 1024, "hop_length": 256, "n_mels": 64,
@@ -104,7 +104,10 @@ class GeneratorUNet(nn.Module):
     log-mel (B, n_mels, frames). Stacking ``stack`` frames per time step
     makes the sequence short; levels after the first add cross-attention.
     The buffers ``mel_mean`` (n_mels, 1) and ``mel_std`` () hold the
-    normalisation of the training log-mels.
+    normalisation of the training log-mels; ``text_mean`` and ``text_std``
+    (text_dim,) standardise every dimension of the token states with the
+    statistics of the training captions (raw MiniLM states share a large common
+    component, which hides the differences between prompts).
     """
 
     def __init__(self, n_mels: int = 64, stack: int = 4, channels: tuple[int, ...] = (128, 160, 192),
@@ -116,6 +119,8 @@ class GeneratorUNet(nn.Module):
         self.frame_multiple = stack * 2 ** (len(channels) - 1)
         self.register_buffer("mel_mean", torch.zeros(n_mels, 1))
         self.register_buffer("mel_std", torch.ones(()))
+        self.register_buffer("text_mean", torch.zeros(text_dim))
+        self.register_buffer("text_std", torch.ones(text_dim))
         self.t_mlp = nn.Sequential(nn.Linear(cond_dim, cond_dim), nn.SiLU(), nn.Linear(cond_dim, cond_dim))
         self.pool_proj = nn.Linear(text_dim, cond_dim)
         self.null_text = nn.Parameter(torch.zeros(1, 1, text_dim))
@@ -155,6 +160,7 @@ class GeneratorUNet(nn.Module):
         unconditional model used by classifier-free guidance)."""
         B = tokens.shape[0]
         mask = mask.bool().clone()
+        tokens = (tokens.float() - self.text_mean) / self.text_std * mask.unsqueeze(-1)
         if drop is not None:
             mask[drop] = False
         keys = torch.cat([self.null_text.expand(B, 1, -1).to(tokens.dtype), tokens], dim=1)
@@ -351,7 +357,7 @@ def pretrain(out_dir: str | os.PathLike, steps: int = 1000, batch: int = 16, see
     root = root or ensure_dataset()
     train = SynthCaps(root, "train")
     g = seed_everything(seed)
-    model = GeneratorUNet()
+    model = GeneratorUNet(stack=8)
     logmel = train.logmel                                            # (N, n_mels, frames)
     model.mel_mean.copy_(logmel.mean(dim=(0, 2))[:, None])
     model.mel_std.copy_(logmel.std())
@@ -360,8 +366,12 @@ def pretrain(out_dir: str | os.PathLike, steps: int = 1000, batch: int = 16, see
     x = F.pad(x, (0, frames - x.shape[-1]), value=float(x.min()))
     per_clip = len(train.records[0]["captions"])
     tokens, mask = caption_token_bank([c for r in train.records for c in r["captions"]])
+    real_tokens = tokens[mask.bool()].float()                         # every non-padding training token
+    model.text_mean.copy_(real_tokens.mean(0))
+    model.text_std.copy_(real_tokens.std(0).clamp(min=0.05))
+    del real_tokens
     ema = copy.deepcopy(model).eval()
-    opt = torch.optim.AdamW(model.parameters(), lr=1.5e-3, weight_decay=1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=1.5e-3, weight_decay=1e-4, foreach=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.5e-3, total_steps=steps, pct_start=0.05)
     prog = Progress(steps, every=max(steps // 10, 1), prefix="step ")
     for step in range(1, steps + 1):
