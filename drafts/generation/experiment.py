@@ -79,16 +79,6 @@ class JUNet(GeneratorUNet):
                 v = v * (~drop).float()[:, None]
             pooled = self.joint_proj(v)
         return keys, pad, pooled
-TMEAN = float(E("TMEAN", 0))
-def flow_matching_loss(model, x1, tokens, mask, p_drop, generator):
-    B = x1.shape[0]
-    t = torch.sigmoid(torch.randn(B, generator=generator) + TMEAN)
-    eps = torch.randn(x1.shape, generator=generator)
-    tt = t[:, None, None]
-    xt = tt * x1 + (1 - tt) * eps
-    drop = torch.rand(B, generator=generator) < p_drop
-    keys, pad, pooled = model.text_context(tokens, mask, drop)
-    return F.mse_loss(model(xt, t, keys, pad, pooled), x1)
 root = ensure_dataset(); train, test = SynthCaps(root, "train"), SynthCaps(root, "test")
 if E("SHIPPED"):
     model = load_reference_generator()
