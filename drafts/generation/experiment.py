@@ -1,19 +1,13 @@
 """Quick experiment loop for the generation recipe: train a flow-matching generator for a
 wall-clock budget (env BUDGET seconds; STACK, CHS, CROP, BATCH, LR, PDROP, JOINT=1 for the joint
-text vector as the pooled condition) and judge N test prompts (PROMPT=heldout or a caption index)
+text vector as the pooled condition, TSTD=1 to standardise the text states, PMLP=1 for an MLP on
+the pooled text, TSTEPS for a fixed step count, SAVE/LOAD a trained model) and judge N test prompts (PROMPT=heldout or a caption index)
 with the reference tagger: per-group adherence, shuffled-prompt adherence, FAD and its floor.
 Usage: STACK=8 PROMPT=2 BUDGET=280 python drafts/generation/experiment.py"""
 import os, sys, time, copy, numpy as np, torch, torch.nn.functional as F
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
 torch.set_num_threads(2)
 from musictext.data import ensure_dataset, SynthCaps, TAG_GROUPS, TAGS, tags_in_text
-import musictext.reference.generator as G
-SHIFT = float(os.environ.get("SHIFT", 1))
-_lin = torch.linspace
-def _shifted(a, b, n, **kw):
-    u = _lin(a, b, n, **kw)
-    return u / (u + SHIFT * (1 - u)) if SHIFT != 1 and a == 0.0 and b == 1.0 else u
-G.torch.linspace = _shifted
 from musictext.reference.generator import GeneratorUNet, flow_matching_loss, sample, mel_to_audio, caption_token_bank, encode_prompts, load_reference_generator
 from musictext.models import load_reference_tagger, tag_probabilities
 from musictext.audio import LogMel
@@ -31,43 +25,8 @@ class JUNet(GeneratorUNet):
         super().__init__(**kw)
         if E("PMLP"):
             self.pool_proj = torch.nn.Sequential(torch.nn.Linear(384, self.cond_dim), torch.nn.SiLU(), torch.nn.Linear(self.cond_dim, self.cond_dim))
-        if E("SA1"):
-            from musictext.reference.generator import SelfAttention1d
-            self.sa = torch.nn.ModuleDict({"d": SelfAttention1d(CHS[1], 4), "u": SelfAttention1d(CHS[1], 4)})
-        if E("POS"):
-            self.pos = torch.nn.Parameter(torch.zeros(1, CHS[0], 320 // STACK))
         if JOINT:
             self.joint_proj = torch.nn.Linear(joint.config["embed_dim"], self.cond_dim)
-    def forward(self, x, t, keys, key_pad, pooled):
-        import torch.nn as nn
-        from musictext.reference.generator import timestep_embedding
-        B, M, T = x.shape
-        s = self.stack
-        h = x.reshape(B, M, T // s, s).permute(0, 1, 3, 2).reshape(B, M * s, T // s)
-        cond = self.t_mlp(timestep_embedding(t, self.cond_dim)) + pooled
-        h = self.inp(h)
-        if E("POS"): h = h + self.pos
-        hs = []
-        for i, (blocks, attn, ds) in enumerate(zip(self.down, self.down_attn, self.downsample)):
-            for b in blocks:
-                h = b(h, cond)
-            if E("SA1") and i == 1: h = self.sa["d"](h)
-            if not isinstance(attn, nn.Identity):
-                h = attn(h, keys, key_pad)
-            hs.append(h)
-            h = ds(h)
-        h = self.mid2(self.mid_cross(self.mid_self(self.mid1(h, cond)), keys, key_pad), cond)
-        n = len(self.up)
-        for j, (blocks, attn, us) in enumerate(zip(self.up, self.up_attn, self.upsample)):
-            h = torch.cat([h, hs.pop()], dim=1)
-            for b in blocks:
-                h = b(h, cond)
-            if E("SA1") and n - 1 - j == 1: h = self.sa["u"](h)
-            if not isinstance(attn, nn.Identity):
-                h = attn(h, keys, key_pad)
-            h = us(h)
-        h = self.out(torch.nn.functional.silu(self.out_norm(h)))
-        return h.reshape(B, M, s, T // s).permute(0, 1, 3, 2).reshape(B, M, T)
     def text_context(self, tokens, mask, drop=None):
         keys, pad, pooled = super().text_context(tokens, mask, drop)
         if JOINT:
@@ -94,11 +53,9 @@ else:
     x = model.normalise(logmel); x = F.pad(x, (0, frames - x.shape[-1]), value=float(x.min()))
     per_clip = len(train.records[0]["captions"])
     tokens, mask = caption_token_bank([c for r in train.records for c in r["captions"]])
-    if E("TSTD"):
+    if E("TSTD"):  # standardise the text states inside the model (as the shipped generator does)
         valid = tokens[mask.bool()].float()
         TMU, TSD = valid.mean(0), valid.std(0).clamp(min=0.05)
-        tokens = ((tokens.float() - TMU) / TSD * mask[..., None]).half()
-        model.register_buffer("tmu", TMU); model.register_buffer("tsd", TSD)
     ema = copy.deepcopy(model).eval()
     # estimate steps from a timing probe
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4)
@@ -122,7 +79,7 @@ else:
     print(f"per step {per:.3f}s -> {steps} steps", flush=True)
     # restart cleanly
     g = seed_everything(0); model = JUNet(channels=CHS, stack=STACK)
-    if E("TSTD"): model.register_buffer("tmu", TMU); model.register_buffer("tsd", TSD)
+    if E("TSTD"): model.text_mean.copy_(TMU); model.text_std.copy_(TSD)
     model.mel_mean.copy_(logmel.mean(dim=(0, 2))[:, None]); model.mel_std.copy_(logmel.std())
     ema = copy.deepcopy(model).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4, foreach=True)
@@ -142,7 +99,6 @@ idx = torch.randperm(400, generator=torch.Generator().manual_seed(0))[:N]
 PK = E('PROMPT', 'heldout')
 prompts = [test.records[i]['heldout_captions'][0] if PK == 'heldout' else test.records[i]['captions'][int(PK)] for i in idx]
 tok, msk = encode_prompts(prompts)
-if hasattr(model, "tmu"): tok = (tok - model.tmu) / model.tsd * msk[..., None]
 lm = LogMel()
 def voc(l): return lm(mel_to_audio(l, n_iter=16, length=312 * 256))
 tg = load_reference_tagger()

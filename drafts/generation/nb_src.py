@@ -139,18 +139,22 @@ def standardise(tok: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return ((tok.float() - tok_mean) / tok_std * mask[..., None]).half()
 
 
+def encode(texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Prompts -> standardised token states (N, L, d_text) float16 and mask (N, L)."""
+    tok, mask = token_bank(texts)
+    return standardise(tok, mask), mask
+
+
 train_tok = standardise(train_tok, train_mask)
 val = SynthCaps(root, "valid")
 val_idx = torch.randperm(len(val), generator=torch.Generator().manual_seed(0))[:80]
 val_prompts = [val.records[i]["captions"][2] for i in val_idx]
-val_tok, val_mask = token_bank(val_prompts)
-val_tok = standardise(val_tok, val_mask)
+val_tok, val_mask = encode(val_prompts)
 N_EVAL = 200                                              # test clips whose captions become prompts
 eval_idx = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:N_EVAL]
 prompts = [test.records[i]["captions"][2] for i in eval_idx]
 real_logmel = test.logmel[eval_idx]                       # the clips those captions describe
-test_tok, test_mask = token_bank(prompts)
-test_tok = standardise(test_tok, test_mask)
+test_tok, test_mask = encode(prompts)
 print("train caption tokens", tuple(train_tok.shape), " test prompt tokens", tuple(test_tok.shape))
 lap("data, vocoder, text")
 
@@ -439,9 +443,9 @@ def lm_generate(model: TokenLM, tokens, mask, guidance: float = 3.0, top_k: int 
     return torch.cat(out)
 
 
-t0 = time.time()
+t0 = time.perf_counter()
 demo_lm = denormalise(lm_generate(lm, test_tok[:8], test_mask[:8], guidance=3.0))
-print(f"8 clips in {time.time() - t0:.1f} s:", tuple(demo_lm.shape), "(clips, mel bands, frames)")
+print(f"8 clips in {time.perf_counter() - t0:.1f} s:", tuple(demo_lm.shape), "(clips, mel bands, frames)")
 
 # %% [markdown]
 # ## 4. Paradigm 2: flow matching on the spectrogram
@@ -631,9 +635,9 @@ def fm_generate(model, tokens, mask, guidance: float = 3.0, steps: int = 16, see
     return torch.cat(out)
 
 
-t0 = time.time()
+t0 = time.perf_counter()
 demo_fm = denormalise(fm_generate(fm, test_tok[:8], test_mask[:8], guidance=3.0))
-print(f"8 clips in {time.time() - t0:.1f} s:", tuple(demo_fm.shape), "(clips, mel bands, frames)")
+print(f"8 clips in {time.perf_counter() - t0:.1f} s:", tuple(demo_fm.shape), "(clips, mel bands, frames)")
 
 # %% [markdown]
 # ## 5. Evaluation with the book's own models
@@ -873,7 +877,7 @@ else:
 # 1. In the sweep loop, replace `fm_generate(fm, ...)` by `lm_generate(lm, val_tok, val_mask, guidance=w, seed=1)`. Guidance helps the token model too, but its ceiling is the tokenizer, so adherence saturates lower.
 # 2. `fm_generate(fm, ..., steps=4)`. With clean-signal prediction the sampler degrades gracefully: 4 steps already give the right instruments but blurrier textures.
 # 3. Set `K_BOOKS = 2` and re-run from 3.1. The reconstruction error rises and fine timbre detail is lost; sequences are shorter, so training is faster.
-# 4. `held = [test.records[i]["heldout_captions"][0] for i in eval_idx]`, then `tok, mask = token_bank(held)`, `fm_generate(fm, standardise(tok, mask), mask, guidance=GUIDANCE)` and `adherence(judge(denormalise(x))["probabilities"], [tags_in_text(p) for p in held])`. Adherence drops, most for genre, mood and tempo, whose words are replaced most often: the generator only knows the new words through the frozen MiniLM, which places many synonyms near the training words but not all of them.
+# 4. `held = [test.records[i]["heldout_captions"][0] for i in eval_idx]`, then `tok, mask = encode(held)`, `fm_generate(fm, tok, mask, guidance=GUIDANCE)` and `adherence(judge(denormalise(x))["probabilities"], [tags_in_text(p) for p in held])`. Adherence drops, most for genre, mood and tempo, whose words are replaced most often: the generator only knows the new words through the frozen MiniLM, which places many synonyms near the training words but not all of them.
 # :::
 #
 # ## Further reading
