@@ -1,9 +1,19 @@
 """Quick experiment loop for the generation recipe: train a flow-matching generator for a
-wall-clock budget (env BUDGET seconds; STACK, CHS, CROP, BATCH, LR, PDROP, JOINT=1 for the joint
-text vector as the pooled condition, TSTD=1 to standardise the text states, PMLP=1 for an MLP on
-the pooled text, TSTEPS for a fixed step count, SAVE/LOAD a trained model) and judge N test prompts (PROMPT=heldout or a caption index)
-with the reference tagger: per-group adherence, shuffled-prompt adherence, FAD and its floor.
-Usage: STACK=8 PROMPT=2 BUDGET=280 python drafts/generation/experiment.py"""
+wall-clock budget (env BUDGET seconds) or TSTEPS steps, then judge N test prompts
+(PROMPT=heldout or a caption index) with the reference tagger: per-group adherence,
+shuffled-prompt adherence, FAD and its floor. SHIPPED=1 judges the shipped generator; SAVE/LOAD
+keep a trained model.
+
+Training switches: STACK, CHS, CROP, BATCH, LR, BETA2, WARM (warm-up fraction), PDROP, CONDDIM;
+TSTD=1 standardises the text states, WHITEN=eps ZCA-whitens them instead; PMLP=1 puts an MLP on the
+pooled text, APOOL=n adds attention pooling with n learned queries, JOINT=1 uses the joint
+embedding's text vector as the pooled condition, ATT0=1 adds cross-attention at the finest level;
+PRECOND=1|2 wraps the network in EDM-style preconditioning (2: with EDM loss weighting);
+TSHIFT/TMIX shift the logit-normal flow times / mix in uniform ones.
+Sampler and judge switches: GUID (scales), STEPS, CLAMP=1 (clamp to the training range), RESCALE=phi
+(CFG rescale), GINT="lo,hi" (guidance only for t in [lo, hi]), ETA (stochastic sampler),
+SMOOTH=1 ([1, 2, 1] over frames), VOC (Griffin-Lim iterations, default 16).
+Usage: STACK=8 TSTD=1 TSTEPS=1000 PROMPT=2 VOC=8 python drafts/generation/experiment.py"""
 import os, sys, time, copy, numpy as np, torch, torch.nn.functional as F
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
 torch.set_num_threads(2)
@@ -25,10 +35,30 @@ class JUNet(GeneratorUNet):
         super().__init__(**kw)
         if E("PMLP"):
             self.pool_proj = torch.nn.Sequential(torch.nn.Linear(384, self.cond_dim), torch.nn.SiLU(), torch.nn.Linear(self.cond_dim, self.cond_dim))
+        if E("APOOL"):  # attention pooling: learned queries pick words from the prompt for the FiLM vector
+            nq, cd = int(E("APOOL")), self.cond_dim
+            self.aq = torch.nn.Parameter(0.02 * torch.randn(1, nq, cd))
+            self.apool = torch.nn.MultiheadAttention(cd, 4, kdim=384, vdim=384, batch_first=True)
+            self.apool_out = torch.nn.Linear(nq * cd, cd)
+        if E("ATT0"):  # cross-attention at the finest level too
+            from musictext.reference.generator import CrossAttention1d
+            self.down_attn[0] = CrossAttention1d(self.config["channels"][0], 384, self.config["heads"])
+            self.up_attn[-1] = CrossAttention1d(self.config["channels"][0], 384, self.config["heads"])
         if JOINT:
             self.joint_proj = torch.nn.Linear(joint.config["embed_dim"], self.cond_dim)
+    def forward(self, x, t, keys, key_pad, pooled):
+        if not E("PRECOND"):
+            return super().forward(x, t, keys, key_pad, pooled)
+        # EDM-style preconditioning for x_t = t x1 + (1 - t) eps with unit data variance:
+        # x1_hat = c_skip x_t + c_out F(c_in x_t, t)
+        tt = t.float()[:, None, None]
+        n = (tt ** 2 + (1 - tt) ** 2).sqrt()
+        return tt / n ** 2 * x + (1 - tt) / n * super().forward(x / n, t, keys, key_pad, pooled)
     def text_context(self, tokens, mask, drop=None):
         keys, pad, pooled = super().text_context(tokens, mask, drop)
+        if E("APOOL"):
+            a = self.apool(self.aq.expand(keys.shape[0], -1, -1), keys, keys, key_padding_mask=pad, need_weights=False)[0]
+            pooled = pooled + self.apool_out(a.flatten(1))
         if JOINT:
             m = mask.bool().unsqueeze(-1).to(tokens.dtype)
             sent = F.normalize((tokens * m).sum(1) / m.sum(1).clamp(min=1.0), dim=-1)
@@ -45,7 +75,7 @@ elif E("LOAD"):
     model = torch.load(E("LOAD"), weights_only=False)
 else:
     g = seed_everything(0)
-    model = JUNet(channels=CHS, stack=STACK)
+    model = JUNet(channels=CHS, stack=STACK, cond_dim=int(E("CONDDIM", 128)))
     logmel = train.logmel
     model.mel_mean.copy_(logmel.mean(dim=(0, 2))[:, None]); model.mel_std.copy_(logmel.std())
     fm = model.frame_multiple
@@ -56,6 +86,12 @@ else:
     if E("TSTD"):  # standardise the text states inside the model (as the shipped generator does)
         valid = tokens[mask.bool()].float()
         TMU, TSD = valid.mean(0), valid.std(0).clamp(min=0.05)
+    if E("WHITEN"):  # ZCA-whiten the token states with the training-token covariance (model sees them as is)
+        valid = tokens[mask.bool()].float(); WMU = valid.mean(0)
+        lam, Vec = torch.linalg.eigh(torch.cov((valid - WMU).T))
+        WZ = Vec @ torch.diag((lam.clamp(min=0) + float(E("WHITEN")) * lam.mean()).rsqrt()) @ Vec.T
+        tokens = (((tokens.float() - WMU) @ WZ) * mask[..., None]).half()
+        torch.save((WMU, WZ), "/tmp/whiten.pt")
     ema = copy.deepcopy(model).eval()
     # estimate steps from a timing probe
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4)
@@ -67,7 +103,22 @@ else:
         if CROP:
             s = int(torch.randint(0, (x.shape[-1] - CROP) // fm + 1, (1,), generator=g)) * fm
             xb = xb[..., s:s + CROP]
-        loss = flow_matching_loss(model, xb, tokens[cap].float(), mask[cap], PDROP, g)
+        if E("PRECOND") == "2":   # EDM weighting: unit-variance target for F at every t
+            B = xb.shape[0]; t = torch.sigmoid(torch.randn(B, generator=g)); eps = torch.randn(xb.shape, generator=g)
+            tt = t[:, None, None]; xt = tt * xb + (1 - tt) * eps
+            keys, pad, pooled = model.text_context(tokens[cap].float(), mask[cap], torch.rand(B, generator=g) < PDROP)
+            w = (tt ** 2 + (1 - tt) ** 2) / (1 - tt) ** 2
+            loss = (w * (model(xt, t, keys, pad, pooled) - xb) ** 2).mean()
+        elif E("TMIX") or E("TSHIFT"):   # flow-time distribution: logit-normal(TSHIFT, 1) mixed with uniform (TMIX)
+            B = xb.shape[0]
+            t = torch.sigmoid(torch.randn(B, generator=g) + float(E("TSHIFT", 0)))
+            uni = torch.rand(B, generator=g) < float(E("TMIX", 0))
+            t = torch.where(uni, torch.rand(B, generator=g), t)
+            eps = torch.randn(xb.shape, generator=g); tt = t[:, None, None]; xt = tt * xb + (1 - tt) * eps
+            keys, pad, pooled = model.text_context(tokens[cap].float(), mask[cap], torch.rand(B, generator=g) < PDROP)
+            loss = F.mse_loss(model(xt, t, keys, pad, pooled), xb)
+        else:
+            loss = flow_matching_loss(model, xb, tokens[cap].float(), mask[cap], PDROP, g)
         opt.zero_grad(set_to_none=True); loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
         if sched: sched.step()
         return float(loss.detach())
@@ -78,12 +129,12 @@ else:
     steps = int(E("TSTEPS", 0)) or int(BUDGET / per)
     print(f"per step {per:.3f}s -> {steps} steps", flush=True)
     # restart cleanly
-    g = seed_everything(0); model = JUNet(channels=CHS, stack=STACK)
+    g = seed_everything(0); model = JUNet(channels=CHS, stack=STACK, cond_dim=int(E("CONDDIM", 128)))
     if E("TSTD"): model.text_mean.copy_(TMU); model.text_std.copy_(TSD)
     model.mel_mean.copy_(logmel.mean(dim=(0, 2))[:, None]); model.mel_std.copy_(logmel.std())
     ema = copy.deepcopy(model).eval()
-    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4, foreach=True)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=steps, pct_start=0.05)
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4, foreach=True, betas=(0.9, float(E("BETA2", 0.999))))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=steps, pct_start=float(E("WARM", 0.05)))
     t0 = time.time(); L = []
     for step in range(1, steps + 1):
         L.append(one(step, sched))
@@ -99,9 +150,43 @@ idx = torch.randperm(400, generator=torch.Generator().manual_seed(0))[:N]
 PK = E('PROMPT', 'heldout')
 prompts = [test.records[i]['heldout_captions'][0] if PK == 'heldout' else test.records[i]['captions'][int(PK)] for i in idx]
 tok, msk = encode_prompts(prompts)
+if E("WHITEN"):
+    WMU, WZ = torch.load("/tmp/whiten.pt"); tok = ((tok.float() - WMU) @ WZ) * msk[..., None]
 lm = LogMel()
-def voc(l): return lm(mel_to_audio(l, n_iter=16, length=312 * 256))
+def voc(l): return lm(mel_to_audio(l, n_iter=int(E('VOC', 16)), length=312 * 256))
 tg = load_reference_tagger()
+# sampler variants: CLAMP=1 clamps each guided prediction to the per-band range of the training data;
+# GINT="lo,hi" applies guidance only for flow times in [lo, hi]; VOC = Griffin-Lim iterations for judging
+xn = model.normalise(train.logmel)
+LO, HI = xn.amin(dim=(0, 2))[:, None], xn.amax(dim=(0, 2))[:, None]
+GINT = [float(v) for v in E("GINT", "0,1").split(",")]
+@torch.no_grad()
+def sample_x(model, tokens, mask, frames, steps, guidance, generator):
+    B = tokens.shape[0]
+    x = torch.randn(B, model.config["n_mels"], frames, generator=generator)
+    kc, pc, qc = model.text_context(tokens, mask)
+    ku, pu, qu = model.text_context(tokens, mask, torch.ones(B, dtype=torch.bool))
+    keys, pad, pooled = torch.cat([kc, ku]), torch.cat([pc, pu]), torch.cat([qc, qu])
+    ts = torch.linspace(0.0, 1.0, steps + 1)
+    for i in range(steps):
+        t, t_next = float(ts[i]), float(ts[i + 1])
+        c, u = model(torch.cat([x, x]), torch.full((2 * B,), t), keys, pad, pooled).chunk(2)
+        w = guidance if GINT[0] <= t <= GINT[1] else 1.0
+        pred = u + w * (c - u)
+        if E("RESCALE"):  # CFG rescale: match the guided prediction's std to the conditional one's, mix phi
+            phi = float(E("RESCALE"))
+            sd = lambda z: z.std(dim=(1, 2), keepdim=True)
+            pred = phi * pred * sd(c) / sd(pred) + (1 - phi) * pred
+        if E("CLAMP"):
+            pred = torch.maximum(torch.minimum(pred, HI), LO)
+        if E("ETA") and i < steps - 1:   # stochastic sampler: re-noise part of the implied noise
+            eta = float(E("ETA"))
+            eps_hat = (x - t * pred) / (1.0 - t)
+            eps = (1 - eta ** 2) ** 0.5 * eps_hat + eta * torch.randn(x.shape, generator=generator)
+            x = t_next * pred + (1 - t_next) * eps
+        else:
+            x = x + (t_next - t) / (1.0 - t) * (pred - x)
+    return x
 pr = tag_probabilities(tg, voc(test.logmel[idx]))
 tags = [tags_in_text(p) for p in prompts]; perm = torch.randperm(N, generator=torch.Generator().manual_seed(1)).tolist()
 def adh(p, tags):
@@ -113,8 +198,10 @@ def adh(p, tags):
 print('real', adh(pr['probabilities'], tags))
 for w in GUID:
     gg = torch.Generator().manual_seed(0)
-    xs = torch.cat([sample(model, tok[i:i+50], msk[i:i+50], 320, steps=STEPS, guidance=w, generator=gg) for i in range(0, N, 50)])
+    xs = torch.cat([sample_x(model, tok[i:i+50], msk[i:i+50], 320, steps=STEPS, guidance=w, generator=gg) for i in range(0, N, 50)])
     gen = model.denormalise(xs)[..., :313]
+    if E("SMOOTH"):  # diagnostic: [1, 2, 1] / 4 smoothing over frames
+        gen = torch.cat([gen[..., :1], (gen[..., :-2] + 2 * gen[..., 1:-1] + gen[..., 2:]) / 4, gen[..., -1:]], -1)
     pg = tag_probabilities(tg, voc(gen))
     h = N // 2
     print(f"w={w}", 'gen', adh(pg['probabilities'], tags), 'shuf', adh(pg['probabilities'], [tags[j] for j in perm])['all'],
