@@ -10,9 +10,10 @@ pooled text, APOOL=n adds attention pooling with n learned queries, JOINT=1 uses
 embedding's text vector as the pooled condition, ATT0=1 adds cross-attention at the finest level;
 PRECOND=1|2 wraps the network in EDM-style preconditioning (2: with EDM loss weighting);
 TSHIFT/TMIX shift the logit-normal flow times / mix in uniform ones.
-Sampler and judge switches: GUID (scales), STEPS, CLAMP=1 (clamp to the training range), RESCALE=phi
-(CFG rescale), GINT="lo,hi" (guidance only for t in [lo, hi]), ETA (stochastic sampler),
-SMOOTH=1 ([1, 2, 1] over frames), VOC (Griffin-Lim iterations, default 16).
+Sampler and judge switches: GUID (scales), STEPS, SMOOTH=1 ([1, 2, 1] over frames), VOC
+(Griffin-Lim iterations, default 16). The sampler variants in drafts/README.md (clamping, CFG
+rescale, a guidance interval, stochastic steps) were made with a modified copy of ``sample``,
+since removed.
 Usage: STACK=8 TSTD=1 TSTEPS=1000 PROMPT=2 VOC=8 python drafts/generation/experiment.py"""
 import os, sys, time, copy, numpy as np, torch, torch.nn.functional as F
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
@@ -155,38 +156,6 @@ if E("WHITEN"):
 lm = LogMel()
 def voc(l): return lm(mel_to_audio(l, n_iter=int(E('VOC', 16)), length=312 * 256))
 tg = load_reference_tagger()
-# sampler variants: CLAMP=1 clamps each guided prediction to the per-band range of the training data;
-# GINT="lo,hi" applies guidance only for flow times in [lo, hi]; VOC = Griffin-Lim iterations for judging
-xn = model.normalise(train.logmel)
-LO, HI = xn.amin(dim=(0, 2))[:, None], xn.amax(dim=(0, 2))[:, None]
-GINT = [float(v) for v in E("GINT", "0,1").split(",")]
-@torch.no_grad()
-def sample_x(model, tokens, mask, frames, steps, guidance, generator):
-    B = tokens.shape[0]
-    x = torch.randn(B, model.config["n_mels"], frames, generator=generator)
-    kc, pc, qc = model.text_context(tokens, mask)
-    ku, pu, qu = model.text_context(tokens, mask, torch.ones(B, dtype=torch.bool))
-    keys, pad, pooled = torch.cat([kc, ku]), torch.cat([pc, pu]), torch.cat([qc, qu])
-    ts = torch.linspace(0.0, 1.0, steps + 1)
-    for i in range(steps):
-        t, t_next = float(ts[i]), float(ts[i + 1])
-        c, u = model(torch.cat([x, x]), torch.full((2 * B,), t), keys, pad, pooled).chunk(2)
-        w = guidance if GINT[0] <= t <= GINT[1] else 1.0
-        pred = u + w * (c - u)
-        if E("RESCALE"):  # CFG rescale: match the guided prediction's std to the conditional one's, mix phi
-            phi = float(E("RESCALE"))
-            sd = lambda z: z.std(dim=(1, 2), keepdim=True)
-            pred = phi * pred * sd(c) / sd(pred) + (1 - phi) * pred
-        if E("CLAMP"):
-            pred = torch.maximum(torch.minimum(pred, HI), LO)
-        if E("ETA") and i < steps - 1:   # stochastic sampler: re-noise part of the implied noise
-            eta = float(E("ETA"))
-            eps_hat = (x - t * pred) / (1.0 - t)
-            eps = (1 - eta ** 2) ** 0.5 * eps_hat + eta * torch.randn(x.shape, generator=generator)
-            x = t_next * pred + (1 - t_next) * eps
-        else:
-            x = x + (t_next - t) / (1.0 - t) * (pred - x)
-    return x
 pr = tag_probabilities(tg, voc(test.logmel[idx]))
 tags = [tags_in_text(p) for p in prompts]; perm = torch.randperm(N, generator=torch.Generator().manual_seed(1)).tolist()
 def adh(p, tags):
@@ -198,7 +167,7 @@ def adh(p, tags):
 print('real', adh(pr['probabilities'], tags))
 for w in GUID:
     gg = torch.Generator().manual_seed(0)
-    xs = torch.cat([sample_x(model, tok[i:i+50], msk[i:i+50], 320, steps=STEPS, guidance=w, generator=gg) for i in range(0, N, 50)])
+    xs = torch.cat([sample(model, tok[i:i+50], msk[i:i+50], 320, steps=STEPS, guidance=w, generator=gg) for i in range(0, N, 50)])
     gen = model.denormalise(xs)[..., :313]
     if E("SMOOTH"):  # diagnostic: [1, 2, 1] / 4 smoothing over frames
         gen = torch.cat([gen[..., :1], (gen[..., :-2] + 2 * gen[..., 1:-1] + gen[..., 2:]) / 4, gen[..., -1:]], -1)
