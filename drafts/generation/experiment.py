@@ -8,6 +8,7 @@ Training switches: STACK, CHS, CROP, BATCH, LR, BETA2, WARM (warm-up fraction), 
 TSTD=1 standardises the text states, WHITEN=eps ZCA-whitens them instead; PMLP=1 puts an MLP on the
 pooled text, APOOL=n adds attention pooling with n learned queries, JOINT=1 uses the joint
 embedding's text vector as the pooled condition, ATT0=1 adds cross-attention at the finest level;
+GSKIP=1 adds a learned time-dependent per-band skip of x_t (zero at start);
 PRECOND=1|2 wraps the network in EDM-style preconditioning (2: with EDM loss weighting);
 TSHIFT/TMIX shift the logit-normal flow times / mix in uniform ones.
 Sampler and judge switches: GUID (scales), STEPS, SMOOTH=1 ([1, 2, 1] over frames), VOC
@@ -36,6 +37,9 @@ class JUNet(GeneratorUNet):
         super().__init__(**kw)
         if E("PMLP"):
             self.pool_proj = torch.nn.Sequential(torch.nn.Linear(384, self.cond_dim), torch.nn.SiLU(), torch.nn.Linear(self.cond_dim, self.cond_dim))
+        if E("GSKIP"):  # learned, time-dependent per-band skip of x_t to the output (starts at zero)
+            self.gskip = torch.nn.Linear(self.cond_dim, self.config["n_mels"])
+            torch.nn.init.zeros_(self.gskip.weight); torch.nn.init.zeros_(self.gskip.bias)
         if E("APOOL"):  # attention pooling: learned queries pick words from the prompt for the FiLM vector
             nq, cd = int(E("APOOL")), self.cond_dim
             self.aq = torch.nn.Parameter(0.02 * torch.randn(1, nq, cd))
@@ -48,6 +52,10 @@ class JUNet(GeneratorUNet):
         if JOINT:
             self.joint_proj = torch.nn.Linear(joint.config["embed_dim"], self.cond_dim)
     def forward(self, x, t, keys, key_pad, pooled):
+        if E("GSKIP"):
+            from musictext.reference.generator import timestep_embedding
+            gate = self.gskip(timestep_embedding(t, self.cond_dim))[:, :, None]       # (B, n_mels, 1)
+            return super().forward(x, t, keys, key_pad, pooled) + gate * x
         if not E("PRECOND"):
             return super().forward(x, t, keys, key_pad, pooled)
         # EDM-style preconditioning for x_t = t x1 + (1 - t) eps with unit data variance:
