@@ -83,10 +83,13 @@ if E("SHIPPED"):
 elif E("LOAD"):
     model = torch.load(E("LOAD"), weights_only=False)
 else:
-    g = seed_everything(0)
-    model = JUNet(channels=CHS, stack=STACK, cond_dim=int(E("CONDDIM", 128)))
     logmel = train.logmel
-    model.mel_mean.copy_(logmel.mean(dim=(0, 2))[:, None]); model.mel_std.copy_(logmel.std())
+    def fresh_model():
+        m = JUNet(channels=CHS, stack=STACK, cond_dim=int(E("CONDDIM", 128)))
+        m.mel_mean.copy_(logmel.mean(dim=(0, 2))[:, None]); m.mel_std.copy_(logmel.std())
+        return m
+    g = seed_everything(0)
+    model = fresh_model()
     fm = model.frame_multiple
     frames = -(-logmel.shape[-1] // fm) * fm
     x = model.normalise(logmel); x = F.pad(x, (0, frames - x.shape[-1]), value=float(x.min()))
@@ -101,7 +104,6 @@ else:
         WZ = Vec @ torch.diag((lam.clamp(min=0) + float(E("WHITEN")) * lam.mean()).rsqrt()) @ Vec.T
         tokens = (((tokens.float() - WMU) @ WZ) * mask[..., None]).half()
         torch.save((WMU, WZ), "/tmp/whiten.pt")
-    ema = copy.deepcopy(model).eval()
     # estimate steps from a timing probe
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4)
     def one(step, sched=None):
@@ -112,20 +114,18 @@ else:
         if CROP:
             s = int(torch.randint(0, (x.shape[-1] - CROP) // fm + 1, (1,), generator=g)) * fm
             xb = xb[..., s:s + CROP]
-        if E("PRECOND") == "2":   # EDM weighting: unit-variance target for F at every t
-            B = xb.shape[0]; t = torch.sigmoid(torch.randn(B, generator=g)); eps = torch.randn(xb.shape, generator=g)
-            tt = t[:, None, None]; xt = tt * xb + (1 - tt) * eps
-            keys, pad, pooled = model.text_context(tokens[cap].float(), mask[cap], torch.rand(B, generator=g) < PDROP)
-            w = (tt ** 2 + (1 - tt) ** 2) / (1 - tt) ** 2
-            loss = (w * (model(xt, t, keys, pad, pooled) - xb) ** 2).mean()
-        elif E("TMIX") or E("TSHIFT"):   # flow-time distribution: logit-normal(TSHIFT, 1) mixed with uniform (TMIX)
+        if E("PRECOND") == "2" or E("TMIX") or E("TSHIFT"):
+            # logit-normal(TSHIFT, 1) flow times, mixed with uniform ones (TMIX); PRECOND=2 adds the EDM
+            # weighting, which gives the preconditioned network a unit-variance target at every t
             B = xb.shape[0]
             t = torch.sigmoid(torch.randn(B, generator=g) + float(E("TSHIFT", 0)))
-            uni = torch.rand(B, generator=g) < float(E("TMIX", 0))
-            t = torch.where(uni, torch.rand(B, generator=g), t)
+            if E("TMIX") or E("TSHIFT"):
+                uni = torch.rand(B, generator=g) < float(E("TMIX", 0))
+                t = torch.where(uni, torch.rand(B, generator=g), t)
             eps = torch.randn(xb.shape, generator=g); tt = t[:, None, None]; xt = tt * xb + (1 - tt) * eps
             keys, pad, pooled = model.text_context(tokens[cap].float(), mask[cap], torch.rand(B, generator=g) < PDROP)
-            loss = F.mse_loss(model(xt, t, keys, pad, pooled), xb)
+            w = (tt ** 2 + (1 - tt) ** 2) / (1 - tt) ** 2 if E("PRECOND") == "2" else 1.0
+            loss = (w * (model(xt, t, keys, pad, pooled) - xb) ** 2).mean()
         else:
             loss = flow_matching_loss(model, xb, tokens[cap].float(), mask[cap], PDROP, g)
         opt.zero_grad(set_to_none=True); loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
@@ -138,9 +138,8 @@ else:
     steps = int(E("TSTEPS", 0)) or int(BUDGET / per)
     print(f"per step {per:.3f}s -> {steps} steps", flush=True)
     # restart cleanly
-    g = seed_everything(0); model = JUNet(channels=CHS, stack=STACK, cond_dim=int(E("CONDDIM", 128)))
+    g = seed_everything(0); model = fresh_model()
     if E("TSTD"): model.text_mean.copy_(TMU); model.text_std.copy_(TSD)
-    model.mel_mean.copy_(logmel.mean(dim=(0, 2))[:, None]); model.mel_std.copy_(logmel.std())
     ema = copy.deepcopy(model).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4, foreach=True, betas=(0.9, float(E("BETA2", 0.999))))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=steps, pct_start=float(E("WARM", 0.05)))
