@@ -11,6 +11,12 @@ embedding's text vector as the pooled condition, ATT0=1 adds cross-attention at 
 GSKIP=1 adds a learned time-dependent per-band skip of x_t (zero at start);
 PRECOND=1|2 wraps the network in EDM-style preconditioning (2: with EDM loss weighting);
 TSHIFT/TMIX shift the logit-normal flow times / mix in uniform ones.
+LATENT=K trains on the top K principal components of each STACK-frame block (a linear latent; the UNet
+then runs with stack 1), LWHITE=p divides component k by its standard deviation to the power p;
+FRES=C adds a full-resolution level (C channels, one frame per position) around the stacked UNet;
+SELFC=1 adds self-conditioning (the previous clean-signal estimate as a second input; SCBRANCH=1 keeps
+one estimate per guidance branch); PSTD=1 standardises the pooled text vector per dimension;
+SNAP=a,b saves the EMA weights at those steps to /tmp/snap_<step>.pt.
 Sampler and judge switches: GUID (scales), STEPS, SMOOTH=1 ([1, 2, 1] over frames), VOC
 (Griffin-Lim iterations, default 16). The sampler variants in drafts/README.md (clamping, CFG
 rescale, a guidance interval, stochastic steps) were made with a modified copy of ``sample``,
@@ -32,6 +38,9 @@ N = int(E("N", 100)); GUID = [float(g) for g in E("GUID", "3,5").split(",")]; ST
 from musictext.models import load_reference_joint
 joint = load_reference_joint()
 JOINT = bool(E("JOINT"))
+class SCInp(torch.nn.Module):  # the input conv sees [stacked x_t, stacked previous estimate]
+    def __init__(self, conv): super().__init__(); self.conv, self.sc = conv, None
+    def forward(self, h): return self.conv(torch.cat([h, self.sc if self.sc is not None else torch.zeros_like(h)], 1))
 class JUNet(GeneratorUNet):
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -49,10 +58,41 @@ class JUNet(GeneratorUNet):
             from musictext.reference.generator import CrossAttention1d
             self.down_attn[0] = CrossAttention1d(self.config["channels"][0], 384, self.config["heads"])
             self.up_attn[-1] = CrossAttention1d(self.config["channels"][0], 384, self.config["heads"])
+        if E("FRES"):  # a full-resolution level (one frame per position) around the stacked UNet
+            from musictext.reference.generator import ResBlock1d
+            C, st, n_m = int(E("FRES")), self.stack, self.config["n_mels"]
+            self.f_in = torch.nn.Conv1d(n_m, C, 3, padding=1)
+            self.f_down = ResBlock1d(C, C, self.cond_dim)
+            self.inp = torch.nn.Conv1d(C * st, self.config["channels"][0], 3, padding=1)
+            self.out = torch.nn.Conv1d(self.config["channels"][0], C * st, 3, padding=1)
+            self.f_up = ResBlock1d(2 * C, C, self.cond_dim)
+            self.f_norm = torch.nn.GroupNorm(8, C)
+            self.f_out = torch.nn.Conv1d(C, n_m, 3, padding=1)
+        if E("SELFC"):  # self-conditioning: the previous clean-signal estimate is a second input
+            self.inp = SCInp(torch.nn.Conv1d(2 * self.config["n_mels"] * self.stack, self.config["channels"][0], 3, padding=1))
+            self._sc = None
         if JOINT:
             self.joint_proj = torch.nn.Linear(joint.config["embed_dim"], self.cond_dim)
     def forward(self, x, t, keys, key_pad, pooled):
-        if E("GSKIP"):
+        if hasattr(self, "_sc"):
+            sc = self._sc
+            if sc is not None:
+                B, M, T = sc.shape; s_ = self.stack
+                sc = sc.reshape(B, M, T // s_, s_).permute(0, 1, 3, 2).reshape(B, M * s_, T // s_)
+            self.inp.sc = sc
+            out = GeneratorUNet.forward(self, x, t, keys, key_pad, pooled)
+            self.inp.sc = None
+            return out
+        if hasattr(self, "f_in"):
+            from musictext.reference.generator import timestep_embedding
+            cond = self.t_mlp(timestep_embedding(t, self.cond_dim)) + pooled
+            h0 = self.f_down(self.f_in(x), cond)
+            h = self.f_up(torch.cat([GeneratorUNet.forward(self, h0, t, keys, key_pad, pooled), h0], 1), cond)
+            out = self.f_out(F.silu(self.f_norm(h)))
+            if hasattr(self, "gskip"):
+                out = out + self.gskip(timestep_embedding(t, self.cond_dim))[:, :, None] * x
+            return out
+        if hasattr(self, "gskip"):
             from musictext.reference.generator import timestep_embedding
             gate = self.gskip(timestep_embedding(t, self.cond_dim))[:, :, None]       # (B, n_mels, 1)
             return super().forward(x, t, keys, key_pad, pooled) + gate * x
@@ -64,6 +104,15 @@ class JUNet(GeneratorUNet):
         n = (tt ** 2 + (1 - tt) ** 2).sqrt()
         return tt / n ** 2 * x + (1 - tt) / n * super().forward(x / n, t, keys, key_pad, pooled)
     def text_context(self, tokens, mask, drop=None):
+        if hasattr(self, "p_mu"):  # standardise the pooled text vector per dimension before its projection
+            B = tokens.shape[0]; mk = mask.bool().clone()
+            tk = (tokens.float() - self.text_mean) / self.text_std * mk.unsqueeze(-1)
+            if drop is not None: mk[drop] = False
+            keys = torch.cat([self.null_text.expand(B, 1, -1), tk], 1)
+            visible = torch.cat([torch.ones(B, 1, dtype=torch.bool), mk], 1)
+            mm = mk.unsqueeze(-1).float(); pv = (tk * mm).sum(1) / mm.sum(1).clamp(min=1.0)
+            pv = torch.where(mm.sum(1) > 0, (pv - self.p_mu) / self.p_sd, torch.zeros_like(pv))
+            return keys, ~visible, self.pool_proj(pv)
         keys, pad, pooled = super().text_context(tokens, mask, drop)
         if E("APOOL"):
             a = self.apool(self.aq.expand(keys.shape[0], -1, -1), keys, keys, key_padding_mask=pad, need_weights=False)[0]
@@ -84,15 +133,37 @@ elif E("LOAD"):
     model = torch.load(E("LOAD"), weights_only=False)
 else:
     logmel = train.logmel
+    LAT = int(E("LATENT", 0))  # PCA latent: LAT components per STACK-frame block, the UNet runs with stack 1
     def fresh_model():
+        if LAT:
+            return JUNet(n_mels=LAT, channels=CHS, stack=1, cond_dim=int(E("CONDDIM", 128)))
         m = JUNet(channels=CHS, stack=STACK, cond_dim=int(E("CONDDIM", 128)))
-        m.mel_mean.copy_(logmel.mean(dim=(0, 2))[:, None]); m.mel_std.copy_(logmel.std())
+        m.mel_mean.copy_(MMU); m.mel_std.copy_(MSD)
         return m
+    MMU, MSD = logmel.mean(dim=(0, 2))[:, None], logmel.std()
     g = seed_everything(0)
     model = fresh_model()
-    fm = model.frame_multiple
+    fm = model.frame_multiple * (STACK if LAT else 1)
     frames = -(-logmel.shape[-1] // fm) * fm
-    x = model.normalise(logmel); x = F.pad(x, (0, frames - x.shape[-1]), value=float(x.min()))
+    x = (logmel - MMU) / MSD; x = F.pad(x, (0, frames - x.shape[-1]), value=float(x.min()))
+    if LAT:
+        def blocks(v):  # (B, 64, T) -> (B, 64*STACK, T/STACK), same layout as the UNet's stacking
+            B_, M_, T_ = v.shape
+            return v.reshape(B_, M_, T_ // STACK, STACK).permute(0, 1, 3, 2).reshape(B_, M_ * STACK, T_ // STACK)
+        def unblocks(h):
+            B_, C_, P_ = h.shape; M_ = C_ // STACK
+            return h.reshape(B_, M_, STACK, P_).permute(0, 1, 3, 2).reshape(B_, M_, P_ * STACK)
+        hb = blocks(x); flat = hb.permute(0, 2, 1).reshape(-1, hb.shape[1])
+        PMU = flat.mean(0); lam, Vec = torch.linalg.eigh(torch.cov((flat - PMU).T))
+        Vec, lam = Vec[:, -LAT:].flip(1), lam[-LAT:].flip(0)
+        scale = lam.clamp(min=1e-6).sqrt() ** float(E("LWHITE", 0))
+        def encode_lat(v): z = torch.einsum("bcp,ck->bkp", blocks(v) - PMU[None, :, None], Vec) / scale[None, :, None]; return z
+        z = encode_lat(x); ZSD = z.std()
+        PCA = (PMU, Vec, scale * ZSD, STACK)
+        def decode_lat(z): return unblocks(torch.einsum("bkp,ck->bcp", z * (scale * ZSD)[None, :, None], Vec) + PMU[None, :, None])
+        x = z / ZSD
+        print("latent", tuple(x.shape), "recon err", float(((decode_lat(x) - ((F.pad(logmel, (0, frames - logmel.shape[-1]), value=float(logmel.min())) - MMU) / MSD)) ** 2).mean()), flush=True)
+        PCA = PCA + (MMU, MSD)
     per_clip = len(train.records[0]["captions"])
     tokens, mask = caption_token_bank([c for r in train.records for c in r["captions"]])
     if E("TSTD"):  # standardise the text states inside the model (as the shipped generator does)
@@ -114,7 +185,19 @@ else:
         if CROP:
             s = int(torch.randint(0, (x.shape[-1] - CROP) // fm + 1, (1,), generator=g)) * fm
             xb = xb[..., s:s + CROP]
-        if E("PRECOND") == "2" or E("TMIX") or E("TSHIFT"):
+        if E("SELFC"):
+            B = xb.shape[0]
+            t = torch.sigmoid(torch.randn(B, generator=g))
+            eps = torch.randn(xb.shape, generator=g); tt = t[:, None, None]; xt = tt * xb + (1 - tt) * eps
+            keys, pad, pooled = model.text_context(tokens[cap].float(), mask[cap], torch.rand(B, generator=g) < PDROP)
+            use = torch.rand(B, generator=g) < 0.5
+            model._sc = None
+            if use.any():
+                with torch.no_grad():
+                    est = model(xt, t, keys, pad, pooled)
+                model._sc = est * use[:, None, None].float()
+            loss = F.mse_loss(model(xt, t, keys, pad, pooled), xb); model._sc = None
+        elif E("PRECOND") == "2" or E("TMIX") or E("TSHIFT"):
             # logit-normal(TSHIFT, 1) flow times, mixed with uniform ones (TMIX); PRECOND=2 adds the EDM
             # weighting, which gives the preconditioned network a unit-variance target at every t
             B = xb.shape[0]
@@ -140,6 +223,9 @@ else:
     # restart cleanly
     g = seed_everything(0); model = fresh_model()
     if E("TSTD"): model.text_mean.copy_(TMU); model.text_std.copy_(TSD)
+    if E("PSTD"):
+        tk_ = (tokens.float() - TMU) / TSD * mask[..., None]; pv_ = tk_.sum(1) / mask.sum(1, keepdim=True)
+        model.register_buffer("p_mu", pv_.mean(0)); model.register_buffer("p_sd", pv_.std(0).clamp(min=0.05))
     ema = copy.deepcopy(model).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4, foreach=True, betas=(0.9, float(E("BETA2", 0.999))))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=steps, pct_start=float(E("WARM", 0.05)))
@@ -149,8 +235,10 @@ else:
         d = min(0.999, step / (step + 10))
         with torch.no_grad():
             for pe, pm in zip(ema.parameters(), model.parameters()): pe.lerp_(pm, 1 - d)
+        if str(step) in E("SNAP", "").split(","): torch.save(ema, f"/tmp/snap_{step}.pt")  # earlier EMA weights
         if step % (steps // 5) == 0: print(step, np.mean(L[-50:]), round(time.time() - t0), flush=True)
     print("train wall", time.time() - t0)
+    if LAT: ema.pca = PCA
     model = ema
     if E("SAVE"): torch.save(model, E("SAVE"))
 t0 = time.time()
@@ -174,8 +262,32 @@ def adh(p, tags):
 print('real', adh(pr['probabilities'], tags))
 for w in GUID:
     gg = torch.Generator().manual_seed(0)
-    xs = torch.cat([sample(model, tok[i:i+50], msk[i:i+50], 320, steps=STEPS, guidance=w, generator=gg) for i in range(0, N, 50)])
-    gen = model.denormalise(xs)[..., :313]
+    if getattr(model, "pca", None) is not None:
+        PMU, Vec, SC, ST, MMU_, MSD_ = model.pca
+        zs = torch.cat([sample(model, tok[i:i+50], msk[i:i+50], 320 // ST, steps=STEPS, guidance=w, generator=gg) for i in range(0, N, 50)])
+        h_ = torch.einsum("bkp,ck->bcp", zs * SC[None, :, None], Vec) + PMU[None, :, None]
+        B_, C_, P_ = h_.shape
+        gen = (h_.reshape(B_, C_ // ST, ST, P_).permute(0, 1, 3, 2).reshape(B_, C_ // ST, P_ * ST) * MSD_ + MMU_)[..., :313]
+    elif hasattr(model, "_sc"):
+        from musictext.reference.generator import guided_prediction
+        @torch.no_grad()
+        def sample_sc(tk, mk, frames, steps, guidance, generator):
+            B = tk.shape[0]; x = torch.randn(B, 64, frames, generator=generator)
+            kc, pc, qc = model.text_context(tk, mk); ku, pu, qu = model.text_context(tk, mk, torch.ones(B, dtype=torch.bool))
+            keys, pad, pooled = torch.cat([kc, ku]), torch.cat([pc, pu]), torch.cat([qc, qu])
+            ts = torch.linspace(0.0, 1.0, steps + 1); model._sc = None
+            for i in range(steps):
+                t, tn = float(ts[i]), float(ts[i + 1])
+                both = model(torch.cat([x, x]), torch.full((2 * B,), t), keys, pad, pooled)
+                model._sc = both if E("SCBRANCH") else guided_prediction(*both.chunk(2), guidance).repeat(2, 1, 1)
+                x = x + (tn - t) / (1.0 - t) * (guided_prediction(*both.chunk(2), guidance) - x)
+            model._sc = None
+            return x
+        xs = torch.cat([sample_sc(tok[i:i+50], msk[i:i+50], 320, STEPS, w, gg) for i in range(0, N, 50)])
+        gen = model.denormalise(xs)[..., :313]
+    else:
+        xs = torch.cat([sample(model, tok[i:i+50], msk[i:i+50], 320, steps=STEPS, guidance=w, generator=gg) for i in range(0, N, 50)])
+        gen = model.denormalise(xs)[..., :313]
     if E("SMOOTH"):  # diagnostic: [1, 2, 1] / 4 smoothing over frames
         gen = torch.cat([gen[..., :1], (gen[..., :-2] + 2 * gen[..., 1:-1] + gen[..., 2:]) / 4, gen[..., -1:]], -1)
     pg = tag_probabilities(tg, voc(gen))
