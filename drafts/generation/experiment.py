@@ -16,6 +16,8 @@ then runs with stack 1), LWHITE=p divides component k by its standard deviation 
 FRES=C adds a full-resolution level (C channels, one frame per position) around the stacked UNet;
 SELFC=1 adds self-conditioning (the previous clean-signal estimate as a second input; SCBRANCH=1 keeps
 one estimate per guidance branch); PSTD=1 standardises the pooled text vector per dimension;
+SLIM=1 keeps one residual block per level on each side; POSENC=n feeds n sinusoidal clocks of the
+frame index (periods 4 to 512 frames) to the input layer;
 SNAP=a,b saves the EMA weights at those steps to /tmp/snap_<step>.pt.
 Sampler and judge switches: GUID (scales), STEPS, SMOOTH=1 ([1, 2, 1] over frames), VOC
 (Griffin-Lim iterations, default 16). The sampler variants in drafts/README.md (clamping, CFG
@@ -41,6 +43,16 @@ JOINT = bool(E("JOINT"))
 class SCInp(torch.nn.Module):  # the input conv sees [stacked x_t, stacked previous estimate]
     def __init__(self, conv): super().__init__(); self.conv, self.sc = conv, None
     def forward(self, h): return self.conv(torch.cat([h, self.sc if self.sc is not None else torch.zeros_like(h)], 1))
+class PEInp(torch.nn.Module):  # the input conv also sees a clock: sinusoids of the frame index
+    def __init__(self, conv, n_per, stack):
+        super().__init__(); self.conv, self.stack = conv, stack
+        self.register_buffer("periods", torch.logspace(np.log10(4), np.log10(512), n_per))
+    def forward(self, h):
+        B, C, P = h.shape; T = P * self.stack
+        ang = 2 * np.pi * torch.arange(T, dtype=torch.float32)[None, :] / self.periods[:, None]
+        clk = torch.cat([ang.sin(), ang.cos()])                                   # (2 n_per, T)
+        clk = clk.reshape(clk.shape[0], P, self.stack).permute(0, 2, 1).reshape(1, -1, P)
+        return self.conv(torch.cat([h, clk.expand(B, -1, -1)], 1))
 class JUNet(GeneratorUNet):
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -71,6 +83,13 @@ class JUNet(GeneratorUNet):
         if E("SELFC"):  # self-conditioning: the previous clean-signal estimate is a second input
             self.inp = SCInp(torch.nn.Conv1d(2 * self.config["n_mels"] * self.stack, self.config["channels"][0], 3, padding=1))
             self._sc = None
+        if E("POSENC"):
+            npr = int(E("POSENC"))
+            self.inp = PEInp(torch.nn.Conv1d((self.config["n_mels"] + 2 * npr) * self.stack, self.config["channels"][0], 3, padding=1), npr, self.stack)
+        if E("SLIM"):  # one residual block per level on each side instead of two
+            for i in range(len(self.down)):
+                self.down[i] = torch.nn.ModuleList([self.down[i][0]])
+                self.up[i] = torch.nn.ModuleList([self.up[i][0]])
         if JOINT:
             self.joint_proj = torch.nn.Linear(joint.config["embed_dim"], self.cond_dim)
     def forward(self, x, t, keys, key_pad, pooled):
