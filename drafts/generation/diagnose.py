@@ -60,14 +60,12 @@ MODE, W = E("MODE", "sdedit"), float(E("W", 5))
 print("real", judge(test.logmel[idx]))
 if MODE == "pca":
     S = 8
-    def blocks(v): B, M, T = v.shape; return v.reshape(B, M, T // S, S).permute(0, 1, 3, 2).reshape(B, M * S, T // S)
-    def unblocks(h): B, C, P = h.shape; return h.reshape(B, C // S, S, P).permute(0, 1, 3, 2).reshape(B, C // S, P * S)
-    hb = blocks(pad(train.logmel)); flat = hb.permute(0, 2, 1).reshape(-1, hb.shape[1]); mu = flat.mean(0)
+    hb = blocks(pad(train.logmel), S); flat = hb.permute(0, 2, 1).reshape(-1, hb.shape[1]); mu = flat.mean(0)
     lam, V = torch.linalg.eigh(torch.cov((flat - mu).T)); V, lam = V.flip(1), lam.flip(0)
-    rb = blocks(pad(test.logmel[idx])) - mu[None, :, None]
+    rb = blocks(pad(test.logmel[idx]), S) - mu[None, :, None]
     for K in [int(k) for k in E("KS", "16,32,48").split(",")]:
         Vk = V[:, :K]
-        rec = unblocks(torch.einsum("bcp,ck,dk->bdp", rb, Vk, Vk) + mu[None, :, None])[..., :313]
+        rec = unblocks(torch.einsum("bcp,ck,dk->bdp", rb, Vk, Vk) + mu[None, :, None], S)[..., :313]
         print(f"K={K} variance kept {float(lam[:K].sum() / lam.sum()):.3f}", judge(rec), flush=True)
 else:
     model = torch.load(E("LOAD"), weights_only=False).eval()   # a local file this script's user saved

@@ -40,6 +40,18 @@ N = int(E("N", 100)); GUID = [float(g) for g in E("GUID", "3,5").split(",")]; ST
 from musictext.models import load_reference_joint
 joint = load_reference_joint()
 JOINT = bool(E("JOINT"))
+def blocks(v, s):
+    """(B, M, T) -> (B, M*s, T/s): s frames per position, the layout GeneratorUNet.forward stacks in."""
+    B, M, T = v.shape
+    return v.reshape(B, M, T // s, s).permute(0, 1, 3, 2).reshape(B, M * s, T // s)
+def unblocks(h, s):
+    """Inverse of blocks: (B, M*s, P) -> (B, M, P*s)."""
+    B, C, P = h.shape
+    return h.reshape(B, C // s, s, P).permute(0, 1, 3, 2).reshape(B, C // s, P * s)
+def pca_decode(z, pca):
+    """Latent (B, K, P) -> log-mel (B, n_mels, P*stack) for pca = (mean, basis, scale, stack, mel mean, mel std)."""
+    mu, basis, scale, st, mel_mu, mel_sd = pca
+    return unblocks(torch.einsum("bkp,ck->bcp", z * scale[None, :, None], basis) + mu[None, :, None], st) * mel_sd + mel_mu
 class SCInp(torch.nn.Module):  # the input conv sees [stacked x_t, stacked previous estimate]
     def __init__(self, conv): super().__init__(); self.conv, self.sc = conv, None
     def forward(self, h): return self.conv(torch.cat([h, self.sc if self.sc is not None else torch.zeros_like(h)], 1))
@@ -51,7 +63,7 @@ class PEInp(torch.nn.Module):  # the input conv also sees a clock: sinusoids of 
         B, C, P = h.shape; T = P * self.stack
         ang = 2 * np.pi * torch.arange(T, dtype=torch.float32)[None, :] / self.periods[:, None]
         clk = torch.cat([ang.sin(), ang.cos()])                                   # (2 n_per, T)
-        clk = clk.reshape(clk.shape[0], P, self.stack).permute(0, 2, 1).reshape(1, -1, P)
+        clk = blocks(clk[None], self.stack)
         return self.conv(torch.cat([h, clk.expand(B, -1, -1)], 1))
 class JUNet(GeneratorUNet):
     def __init__(self, **kw):
@@ -93,35 +105,27 @@ class JUNet(GeneratorUNet):
         if JOINT:
             self.joint_proj = torch.nn.Linear(joint.config["embed_dim"], self.cond_dim)
     def forward(self, x, t, keys, key_pad, pooled):
-        if hasattr(self, "_sc"):
-            sc = self._sc
-            if sc is not None:
-                B, M, T = sc.shape; s_ = self.stack
-                sc = sc.reshape(B, M, T // s_, s_).permute(0, 1, 3, 2).reshape(B, M * s_, T // s_)
-            self.inp.sc = sc
-            out = GeneratorUNet.forward(self, x, t, keys, key_pad, pooled)
-            self.inp.sc = None
-            return out
+        from musictext.reference.generator import timestep_embedding
+        if hasattr(self, "_sc"):   # SCInp reads the stacked previous estimate during this call
+            self.inp.sc = None if self._sc is None else blocks(self._sc, self.stack)
         if hasattr(self, "f_in"):
-            from musictext.reference.generator import timestep_embedding
             cond = self.t_mlp(timestep_embedding(t, self.cond_dim)) + pooled
             h0 = self.f_down(self.f_in(x), cond)
-            h = self.f_up(torch.cat([GeneratorUNet.forward(self, h0, t, keys, key_pad, pooled), h0], 1), cond)
+            h = self.f_up(torch.cat([super().forward(h0, t, keys, key_pad, pooled), h0], 1), cond)
             out = self.f_out(F.silu(self.f_norm(h)))
-            if hasattr(self, "gskip"):
-                out = out + self.gskip(timestep_embedding(t, self.cond_dim))[:, :, None] * x
-            return out
+        elif E("PRECOND"):
+            # EDM-style preconditioning for x_t = t x1 + (1 - t) eps with unit data variance:
+            # x1_hat = c_skip x_t + c_out F(c_in x_t, t)
+            tt = t.float()[:, None, None]
+            n = (tt ** 2 + (1 - tt) ** 2).sqrt()
+            out = tt / n ** 2 * x + (1 - tt) / n * super().forward(x / n, t, keys, key_pad, pooled)
+        else:
+            out = super().forward(x, t, keys, key_pad, pooled)
+        if hasattr(self, "_sc"):
+            self.inp.sc = None
         if hasattr(self, "gskip"):
-            from musictext.reference.generator import timestep_embedding
-            gate = self.gskip(timestep_embedding(t, self.cond_dim))[:, :, None]       # (B, n_mels, 1)
-            return super().forward(x, t, keys, key_pad, pooled) + gate * x
-        if not E("PRECOND"):
-            return super().forward(x, t, keys, key_pad, pooled)
-        # EDM-style preconditioning for x_t = t x1 + (1 - t) eps with unit data variance:
-        # x1_hat = c_skip x_t + c_out F(c_in x_t, t)
-        tt = t.float()[:, None, None]
-        n = (tt ** 2 + (1 - tt) ** 2).sqrt()
-        return tt / n ** 2 * x + (1 - tt) / n * super().forward(x / n, t, keys, key_pad, pooled)
+            out = out + self.gskip(timestep_embedding(t, self.cond_dim))[:, :, None] * x   # (B, n_mels, 1) gate
+        return out
     def text_context(self, tokens, mask, drop=None):
         if hasattr(self, "p_mu"):  # standardise the pooled text vector per dimension before its projection
             B = tokens.shape[0]; mk = mask.bool().clone()
@@ -166,23 +170,16 @@ else:
     frames = -(-logmel.shape[-1] // fm) * fm
     x = (logmel - MMU) / MSD; x = F.pad(x, (0, frames - x.shape[-1]), value=float(x.min()))
     if LAT:
-        def blocks(v):  # (B, 64, T) -> (B, 64*STACK, T/STACK), same layout as the UNet's stacking
-            B_, M_, T_ = v.shape
-            return v.reshape(B_, M_, T_ // STACK, STACK).permute(0, 1, 3, 2).reshape(B_, M_ * STACK, T_ // STACK)
-        def unblocks(h):
-            B_, C_, P_ = h.shape; M_ = C_ // STACK
-            return h.reshape(B_, M_, STACK, P_).permute(0, 1, 3, 2).reshape(B_, M_, P_ * STACK)
-        hb = blocks(x); flat = hb.permute(0, 2, 1).reshape(-1, hb.shape[1])
+        hb = blocks(x, STACK); flat = hb.permute(0, 2, 1).reshape(-1, hb.shape[1])
         PMU = flat.mean(0); lam, Vec = torch.linalg.eigh(torch.cov((flat - PMU).T))
         Vec, lam = Vec[:, -LAT:].flip(1), lam[-LAT:].flip(0)
         scale = lam.clamp(min=1e-6).sqrt() ** float(E("LWHITE", 0))
-        def encode_lat(v): z = torch.einsum("bcp,ck->bkp", blocks(v) - PMU[None, :, None], Vec) / scale[None, :, None]; return z
-        z = encode_lat(x); ZSD = z.std()
-        PCA = (PMU, Vec, scale * ZSD, STACK)
-        def decode_lat(z): return unblocks(torch.einsum("bkp,ck->bcp", z * (scale * ZSD)[None, :, None], Vec) + PMU[None, :, None])
+        z = torch.einsum("bcp,ck->bkp", hb - PMU[None, :, None], Vec) / scale[None, :, None]
+        ZSD = z.std()
+        PCA = (PMU, Vec, scale * ZSD, STACK, MMU, MSD)
+        recon = (pca_decode(z / ZSD, PCA) - MMU) / MSD
+        print("latent", tuple(z.shape), "recon err", float(((recon - x) ** 2).mean()), flush=True)
         x = z / ZSD
-        print("latent", tuple(x.shape), "recon err", float(((decode_lat(x) - ((F.pad(logmel, (0, frames - logmel.shape[-1]), value=float(logmel.min())) - MMU) / MSD)) ** 2).mean()), flush=True)
-        PCA = PCA + (MMU, MSD)
     per_clip = len(train.records[0]["captions"])
     tokens, mask = caption_token_bank([c for r in train.records for c in r["captions"]])
     if E("TSTD"):  # standardise the text states inside the model (as the shipped generator does)
@@ -204,21 +201,10 @@ else:
         if CROP:
             s = int(torch.randint(0, (x.shape[-1] - CROP) // fm + 1, (1,), generator=g)) * fm
             xb = xb[..., s:s + CROP]
-        if E("SELFC"):
-            B = xb.shape[0]
-            t = torch.sigmoid(torch.randn(B, generator=g))
-            eps = torch.randn(xb.shape, generator=g); tt = t[:, None, None]; xt = tt * xb + (1 - tt) * eps
-            keys, pad, pooled = model.text_context(tokens[cap].float(), mask[cap], torch.rand(B, generator=g) < PDROP)
-            use = torch.rand(B, generator=g) < 0.5
-            model._sc = None
-            if use.any():
-                with torch.no_grad():
-                    est = model(xt, t, keys, pad, pooled)
-                model._sc = est * use[:, None, None].float()
-            loss = F.mse_loss(model(xt, t, keys, pad, pooled), xb); model._sc = None
-        elif E("PRECOND") == "2" or E("TMIX") or E("TSHIFT"):
+        if E("SELFC") or E("PRECOND") == "2" or E("TMIX") or E("TSHIFT"):
             # logit-normal(TSHIFT, 1) flow times, mixed with uniform ones (TMIX); PRECOND=2 adds the EDM
-            # weighting, which gives the preconditioned network a unit-variance target at every t
+            # weighting, which gives the preconditioned network a unit-variance target at every t;
+            # SELFC feeds half the batch the network's own first estimate as a second input
             B = xb.shape[0]
             t = torch.sigmoid(torch.randn(B, generator=g) + float(E("TSHIFT", 0)))
             if E("TMIX") or E("TSHIFT"):
@@ -226,8 +212,15 @@ else:
                 t = torch.where(uni, torch.rand(B, generator=g), t)
             eps = torch.randn(xb.shape, generator=g); tt = t[:, None, None]; xt = tt * xb + (1 - tt) * eps
             keys, pad, pooled = model.text_context(tokens[cap].float(), mask[cap], torch.rand(B, generator=g) < PDROP)
+            if E("SELFC"):
+                use = torch.rand(B, generator=g) < 0.5
+                model._sc = None
+                if use.any():
+                    with torch.no_grad():
+                        model._sc = model(xt, t, keys, pad, pooled) * use[:, None, None].float()
             w = (tt ** 2 + (1 - tt) ** 2) / (1 - tt) ** 2 if E("PRECOND") == "2" else 1.0
             loss = (w * (model(xt, t, keys, pad, pooled) - xb) ** 2).mean()
+            if E("SELFC"): model._sc = None
         else:
             loss = flow_matching_loss(model, xb, tokens[cap].float(), mask[cap], PDROP, g)
         opt.zero_grad(set_to_none=True); loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
@@ -279,29 +272,28 @@ def adh(p, tags):
         out[grp] = round(float(np.mean([b in t for b, t in zip(best, tags)])), 3)
     out['all'] = round(float(np.mean(list(out.values()))), 3); return out
 print('real', adh(pr['probabilities'], tags))
+@torch.no_grad()
+def sample_sc(tk, mk, frames, steps, guidance, generator):
+    """Guided Euler sampler that feeds the previous estimate back (SELFC; SCBRANCH: one per branch)."""
+    from musictext.reference.generator import guided_prediction
+    B = tk.shape[0]; x = torch.randn(B, 64, frames, generator=generator)
+    kc, pc, qc = model.text_context(tk, mk); ku, pu, qu = model.text_context(tk, mk, torch.ones(B, dtype=torch.bool))
+    keys, pad, pooled = torch.cat([kc, ku]), torch.cat([pc, pu]), torch.cat([qc, qu])
+    ts = torch.linspace(0.0, 1.0, steps + 1); model._sc = None
+    for i in range(steps):
+        t, tn = float(ts[i]), float(ts[i + 1])
+        both = model(torch.cat([x, x]), torch.full((2 * B,), t), keys, pad, pooled)
+        guided = guided_prediction(*both.chunk(2), guidance)
+        model._sc = both if E("SCBRANCH") else guided.repeat(2, 1, 1)
+        x = x + (tn - t) / (1.0 - t) * (guided - x)
+    model._sc = None
+    return x
 for w in GUID:
     gg = torch.Generator().manual_seed(0)
     if getattr(model, "pca", None) is not None:
-        PMU, Vec, SC, ST, MMU_, MSD_ = model.pca
-        zs = torch.cat([sample(model, tok[i:i+50], msk[i:i+50], 320 // ST, steps=STEPS, guidance=w, generator=gg) for i in range(0, N, 50)])
-        h_ = torch.einsum("bkp,ck->bcp", zs * SC[None, :, None], Vec) + PMU[None, :, None]
-        B_, C_, P_ = h_.shape
-        gen = (h_.reshape(B_, C_ // ST, ST, P_).permute(0, 1, 3, 2).reshape(B_, C_ // ST, P_ * ST) * MSD_ + MMU_)[..., :313]
+        zs = torch.cat([sample(model, tok[i:i+50], msk[i:i+50], 320 // model.pca[3], steps=STEPS, guidance=w, generator=gg) for i in range(0, N, 50)])
+        gen = pca_decode(zs, model.pca)[..., :313]
     elif hasattr(model, "_sc"):
-        from musictext.reference.generator import guided_prediction
-        @torch.no_grad()
-        def sample_sc(tk, mk, frames, steps, guidance, generator):
-            B = tk.shape[0]; x = torch.randn(B, 64, frames, generator=generator)
-            kc, pc, qc = model.text_context(tk, mk); ku, pu, qu = model.text_context(tk, mk, torch.ones(B, dtype=torch.bool))
-            keys, pad, pooled = torch.cat([kc, ku]), torch.cat([pc, pu]), torch.cat([qc, qu])
-            ts = torch.linspace(0.0, 1.0, steps + 1); model._sc = None
-            for i in range(steps):
-                t, tn = float(ts[i]), float(ts[i + 1])
-                both = model(torch.cat([x, x]), torch.full((2 * B,), t), keys, pad, pooled)
-                model._sc = both if E("SCBRANCH") else guided_prediction(*both.chunk(2), guidance).repeat(2, 1, 1)
-                x = x + (tn - t) / (1.0 - t) * (guided_prediction(*both.chunk(2), guidance) - x)
-            model._sc = None
-            return x
         xs = torch.cat([sample_sc(tok[i:i+50], msk[i:i+50], 320, STEPS, w, gg) for i in range(0, N, 50)])
         gen = model.denormalise(xs)[..., :313]
     else:
