@@ -21,6 +21,8 @@ AUDCOND=p adds a joint-embedding vector to the FiLM condition: the clip's audio 
 probability p in training, else its caption's text embedding; the prompt's text embedding at sampling;
 SLIM=1 keeps one residual block per level on each side; POSENC=n feeds n sinusoidal clocks of the
 frame index (periods 4 to 512 frames) to the input layer;
+REPA=lam adds lam x (1 - cosine) between a projection of the UNet bottleneck and the reference joint
+audio tower's last feature map of the clean clip (representation alignment);
 GATE=1 lets FiLM gate each residual branch (adaLN-Zero style: modulation and attention outputs
 start at zero);
 K1=1 gives the input and output convolutions kernel 1; FUSED=1 uses the fused AdamW kernel (about 12% faster a step on 2 cores);
@@ -71,6 +73,9 @@ class PEInp(torch.nn.Module):  # the input conv also sees a clock: sinusoids of 
         clk = torch.cat([ang.sin(), ang.cos()])                                   # (2 n_per, T)
         clk = blocks(clk[None], self.stack)
         return self.conv(torch.cat([h, clk.expand(B, -1, -1)], 1))
+def keep_output(mod, inp, out):
+    """Forward hook: keep the module's output for an auxiliary loss."""
+    mod._kept = out
 def gated_res_forward(self, x, cond):
     """ResBlock1d with adaLN-Zero-style modulation: scale, shift and a gate from the condition."""
     h = self.c1(F.silu(self.n1(x)))
@@ -130,6 +135,11 @@ class JUNet(GeneratorUNet):
         if E("AUDCOND"):  # AudioLDM-style: FiLM also sees a joint-embedding vector (audio in training, text at sampling)
             self.jv_proj = torch.nn.Linear(joint.config["embed_dim"], self.cond_dim)
             self._jvec = None
+        if E("REPA"):  # representation alignment: a head maps the bottleneck to the joint audio tower's features
+            C = self.config["channels"][-1]
+            self.repa_head = torch.nn.Sequential(torch.nn.Conv1d(C, 256, 1), torch.nn.SiLU(), torch.nn.Conv1d(256, 192, 1))
+            self.mid2._kept = None
+            self.mid2.register_forward_hook(keep_output)
         if JOINT:
             self.joint_proj = torch.nn.Linear(joint.config["embed_dim"], self.cond_dim)
     def forward(self, x, t, keys, key_pad, pooled):
@@ -215,6 +225,12 @@ else:
         x = z / ZSD
     per_clip = len(train.records[0]["captions"])
     tokens, mask = caption_token_bank([c for r in train.records for c in r["captions"]])
+    if E("REPA"):  # the joint audio tower's last feature map of every training clip (320 frames -> 10 positions)
+        with torch.no_grad():
+            raw = F.pad(logmel, (0, frames - logmel.shape[-1]), value=float(logmel.min()))
+            JF = torch.cat([joint.audio.blocks(F.avg_pool1d(joint.audio.norm(raw[i:i + 256]), joint.audio.time_pool))
+                            for i in range(0, len(raw), 256)])
+        print("joint features", tuple(JF.shape), flush=True)
     if E("AUDCOND"):
         with torch.no_grad():
             AEMB = joint.embed_audio(logmel)                                               # (N_train, d)
@@ -265,6 +281,8 @@ else:
             if E("SELFC"): model._sc = None
         else:
             loss = flow_matching_loss(model, xb, tokens[cap].float(), mask[cap], PDROP, g)
+        if E("REPA"):  # 1 - cosine between the projected bottleneck and the clean clip's joint features, per position
+            loss = loss + float(E("REPA")) * (1 - F.cosine_similarity(model.repa_head(model.mid2._kept), JF[idx], dim=1)).mean()
         opt.zero_grad(set_to_none=True); loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
         if sched: sched.step()
         return float(loss.detach())
