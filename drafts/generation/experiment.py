@@ -137,7 +137,7 @@ class JUNet(GeneratorUNet):
             self._jvec = None
         if E("REPA"):  # representation alignment: a head maps the bottleneck to the joint audio tower's features
             C = self.config["channels"][-1]
-            self.repa_head = torch.nn.Sequential(torch.nn.Conv1d(C, 256, 1), torch.nn.SiLU(), torch.nn.Conv1d(256, 192, 1))
+            self.repa_head = torch.nn.Sequential(torch.nn.Conv1d(C, 256, 1), torch.nn.SiLU(), torch.nn.Conv1d(256, joint.config["channels"][-1], 1))
             self.mid2._kept = None
             self.mid2.register_forward_hook(keep_output)
         if JOINT:
@@ -224,7 +224,8 @@ else:
         print("latent", tuple(z.shape), "recon err", float(((recon - x) ** 2).mean()), flush=True)
         x = z / ZSD
     per_clip = len(train.records[0]["captions"])
-    tokens, mask = caption_token_bank([c for r in train.records for c in r["captions"]])
+    train_caps = [c for r in train.records for c in r["captions"]]                     # clip-major, per_clip each
+    tokens, mask = caption_token_bank(train_caps)
     if E("REPA"):  # the joint audio tower's last feature map of every training clip (320 frames -> 10 positions)
         with torch.no_grad():
             raw = F.pad(logmel, (0, frames - logmel.shape[-1]), value=float(logmel.min()))
@@ -234,8 +235,7 @@ else:
     if E("AUDCOND"):
         with torch.no_grad():
             AEMB = joint.embed_audio(logmel)                                               # (N_train, d)
-            TEMB = torch.cat([joint.embed_text([c for r in train.records for c in r["captions"]][i:i + 512])
-                              for i in range(0, len(train.records) * per_clip, 512)])       # (N_train * per_clip, d)
+            TEMB = torch.cat([joint.embed_text(train_caps[i:i + 512]) for i in range(0, len(train_caps), 512)])
         print("joint audio/text cos on own captions", float((AEMB.repeat_interleave(per_clip, 0) * TEMB).sum(1).mean()), flush=True)
     if E("TSTD"):  # standardise the text states inside the model (as the shipped generator does)
         valid = tokens[mask.bool()].float()
@@ -349,6 +349,13 @@ def sample_sc(tk, mk, frames, steps, guidance, generator):
         x = x + (tn - t) / (1.0 - t) * (guided - x)
     model._sc = None
     return x
+def sample_all(w, gg):
+    """One clip per prompt with the plain guided sampler, 50 prompts at a time -> log-mels (N, 64, 313)."""
+    xs = []
+    for i in range(0, N, 50):
+        if hasattr(model, "jv_proj"): model._jvec = joint.embed_text(prompts[i:i + 50])   # AUDCOND
+        xs.append(sample(model, tok[i:i+50], msk[i:i+50], 320, steps=STEPS, guidance=w, generator=gg))
+    return model.denormalise(torch.cat(xs))[..., :313]
 for w in GUID:
     gg = torch.Generator().manual_seed(0)
     if getattr(model, "pca", None) is not None:
@@ -359,19 +366,14 @@ for w in GUID:
         gen = model.denormalise(xs)[..., :313]
     elif E("RERANK"):  # best of n candidates per prompt by the joint embedding's text-audio cosine
         n_c = int(E("RERANK")); temb = joint.embed_text(prompts)
-        cands = [model.denormalise(torch.cat([sample(model, tok[i:i+50], msk[i:i+50], 320, steps=STEPS, guidance=w, generator=gg)
-                                              for i in range(0, N, 50)]))[..., :313] for _ in range(n_c)]
+        cands = [sample_all(w, gg) for _ in range(n_c)]
         score = torch.stack([(joint.embed_audio(c) * temb).sum(1) for c in cands])      # (n_c, N)
         pick = score.argmax(0)
         print(f"w={w} first candidate", adh(tag_probabilities(tg, voc(cands[0]))['probabilities'], tags),
               "cos first / best", round(float(score[0].mean()), 3), round(float(score.max(0).values.mean()), 3), flush=True)
         gen = torch.stack([cands[int(pick[i])][i] for i in range(N)])
     else:
-        xs = []
-        for i in range(0, N, 50):
-            if hasattr(model, "jv_proj"): model._jvec = joint.embed_text(prompts[i:i + 50])
-            xs.append(sample(model, tok[i:i+50], msk[i:i+50], 320, steps=STEPS, guidance=w, generator=gg))
-        xs = torch.cat(xs); gen = model.denormalise(xs)[..., :313]
+        gen = sample_all(w, gg)
     if E("SMOOTH"):  # diagnostic: [1, 2, 1] / 4 smoothing over frames
         gen = torch.cat([gen[..., :1], (gen[..., :-2] + 2 * gen[..., 1:-1] + gen[..., 2:]) / 4, gen[..., -1:]], -1)
     pg = tag_probabilities(tg, voc(gen))
