@@ -270,13 +270,22 @@ class Browser:
         self.exe = exe
         self.env = env
 
-    def _run(self, extra: list[str], url: str, timeout: float = 180.0) -> subprocess.CompletedProcess:
-        with tempfile.TemporaryDirectory(prefix="check-book-") as profile:
-            cmd = [self.exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                   "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                   "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars",
-                   "--mute-audio", f"--user-data-dir={profile}", *extra, url]
-            return subprocess.run(cmd, capture_output=True, timeout=timeout, env=self.env)
+    def _run(self, extra: list[str], url: str, timeout: float = 90.0, attempts: int = 2) -> subprocess.CompletedProcess:
+        """One headless Chromium run. A run that hangs (headless Chromium now and then never exits,
+        whatever the page) is killed and started again with a fresh profile; the page is judged
+        only on a run that finished."""
+        for attempt in range(1, attempts + 1):
+            with tempfile.TemporaryDirectory(prefix="check-book-") as profile:
+                cmd = [self.exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                       "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                       "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars",
+                       "--mute-audio", f"--user-data-dir={profile}", *extra, url]
+                try:
+                    return subprocess.run(cmd, capture_output=True, timeout=timeout, env=self.env)
+                except subprocess.TimeoutExpired:
+                    if attempt == attempts:
+                        raise
+                    print(f"note: chromium hung on {url} for {timeout:g} s; starting it again", flush=True)
 
     def dom(self, url: str) -> str:
         proc = self._run(["--virtual-time-budget=8000", "--dump-dom"], url)
