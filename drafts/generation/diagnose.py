@@ -7,7 +7,7 @@ MODE=switch: sample with the model EARLY for t < each of SW ("0.5,0.7,0.9") and 
 MODE=pca: how much the tagger still hears after keeping K (KS, e.g. "16,32,48") principal
   components of each 8-frame block of the real clips (no generator needed).
 Usage: LOAD=/tmp/gen.pt MODE=sdedit T0S=0.3,0.9 python drafts/generation/diagnose.py"""
-import os, sys, numpy as np, torch, torch.nn.functional as F
+import os, sys, torch, torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 torch.set_num_threads(2)
@@ -26,14 +26,8 @@ lm, tg = LogMel(), load_reference_tagger()
 
 
 def judge(logmel):
-    p = tag_probabilities(tg, lm(mel_to_audio(logmel, n_iter=8, length=312 * 256)))["probabilities"]
-    out = {}
-    for grp in ["instrument", "genre", "tempo", "mood"]:
-        cols = [TAGS.index(t) for t in TAG_GROUPS[grp]]
-        best = [TAG_GROUPS[grp][j] for j in p[:, cols].argmax(1).tolist()]
-        out[grp] = round(float(np.mean([b in t for b, t in zip(best, tags)])), 3)
-    out["all"] = round(float(np.mean(list(out.values()))), 3)
-    return out
+    """Log-mels -> 8 Griffin-Lim iterations -> the tagger's adherence to the prompts (experiment.py's adh)."""
+    return adh(tag_probabilities(tg, lm(mel_to_audio(logmel, n_iter=8, length=312 * 256)))["probabilities"], tags)
 
 
 def pad(v, frames=320):

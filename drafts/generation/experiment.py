@@ -192,6 +192,13 @@ class JUNet(GeneratorUNet):
                 v = v * (~drop).float()[:, None]
             pooled = self.joint_proj(v)
         return keys, pad, pooled
+def adh(p, tags):
+    """Tag probabilities (N, n_tags) and the prompts' tag sets -> accuracy per attribute group and their mean."""
+    out = {}
+    for grp in ["instrument", "genre", "tempo", "mood"]:
+        cols = [TAGS.index(t) for t in TAG_GROUPS[grp]]; best = [TAG_GROUPS[grp][j] for j in p[:, cols].argmax(1).tolist()]
+        out[grp] = round(float(np.mean([b in t for b, t in zip(best, tags)])), 3)
+    out['all'] = round(float(np.mean(list(out.values()))), 3); return out
 root = ensure_dataset(); train, test = SynthCaps(root, "train"), SynthCaps(root, "test")
 if E("SHIPPED"):
     model = load_reference_generator()
@@ -326,12 +333,6 @@ def voc(l): return lm(mel_to_audio(l, n_iter=int(E('VOC', 16)), length=312 * 256
 tg = load_reference_tagger()
 pr = tag_probabilities(tg, voc(test.logmel[idx]))
 tags = [tags_in_text(p) for p in prompts]; perm = torch.randperm(N, generator=torch.Generator().manual_seed(1)).tolist()
-def adh(p, tags):
-    out = {}
-    for grp in ["instrument", "genre", "tempo", "mood"]:
-        cols = [TAGS.index(t) for t in TAG_GROUPS[grp]]; best = [TAG_GROUPS[grp][j] for j in p[:, cols].argmax(1).tolist()]
-        out[grp] = round(float(np.mean([b in t for b, t in zip(best, tags)])), 3)
-    out['all'] = round(float(np.mean(list(out.values()))), 3); return out
 print('real', adh(pr['probabilities'], tags))
 @torch.no_grad()
 def sample_sc(tk, mk, frames, steps, guidance, generator):
