@@ -2,8 +2,10 @@
 
     python benchmarks/run.py [NAME ...] [--out FILE]
 
-NAME is a notebook stem (dataset, tagging, captioning, retrieval, generation),
-``data_build`` or ``pretrain``; none means all. Each item runs in a fresh
+NAME is the stem of a notebook listed in ``_toc.yml`` (``dataset``, ``tagging``,
+...), ``data_build`` or ``pretrain``; none means the data build and every notebook
+(``pretrain`` retrains the reference checkpoints, about an hour, so it runs only
+when named). Each item runs in a fresh
 process (notebooks in a fresh kernel), offline. For each item the runner
 records wall ``seconds``, ``peak_rss_mb`` (largest resident memory of the whole
 process tree, sampled every 0.1 s) and ``metrics`` (the headline numbers the
@@ -25,15 +27,12 @@ from pathlib import Path
 
 import psutil
 
+from musictext.book import notebooks
+
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = {
-    "dataset": "description/dataset.ipynb",
-    "tagging": "description/tagging.ipynb",
-    "captioning": "description/captioning.ipynb",
-    "retrieval": "retrieval/retrieval.ipynb",
-    "generation": "generation/generation.ipynb",
-}
+NOTEBOOKS = {p.stem: p for p in notebooks(ROOT)}     # the book's own list, in its order
 ORDER = ["data_build", "pretrain", *NOTEBOOKS]
+DEFAULT = ["data_build", *NOTEBOOKS]               # pretrain (about an hour) only when named
 
 RUN_NOTEBOOK = """
 import sys, nbformat
@@ -112,18 +111,26 @@ def write_markdown(results: dict, path: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("names", nargs="*", help=f"items to run (default all): {', '.join(ORDER)}")
+    ap.add_argument("names", nargs="*",
+                    help=f"items to run, from {', '.join(ORDER)} (default: {', '.join(DEFAULT)})")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = ap.parse_args(argv)
     bad = [n for n in args.names if n not in ORDER]
     if bad:
         ap.error(f"unknown item(s) {bad}; choose from {ORDER}")
-    names = args.names or ORDER
+    names = args.names or DEFAULT
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
     results["_machine"] = {"description": f"{platform.machine()}, {os.cpu_count()} cores, "
                                           f"{psutil.virtual_memory().total / 2**30:.0f} GiB, "
                                           f"Python {platform.python_version()}"}
     failed = 0
+    if any(n in NOTEBOOKS for n in names):          # the notebooks' data, built before any is timed
+        from musictext.data import prepare_caches
+        from musictext.paths import display_path
+
+        done = prepare_caches(progress=False)
+        print(f"notebook data {'built' if done['built'] else 'found'} in {display_path(done['root'])} "
+              f"({done['seconds']:.0f} s, not counted in the notebook times)", flush=True)
     with tempfile.TemporaryDirectory(prefix="musictext-bench-") as tmp:
         for name in names:
             print(f"running {name} ...", flush=True)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .audio import AUDIO_EXTENSIONS, AudioError, load_audio
+from .paths import cache_root
 
 __all__ = ["SearchIndex", "INDEX_FILE", "MAX_SECONDS"]
 
@@ -39,7 +40,7 @@ def _fingerprint(path: Path) -> tuple[int, int]:
 
 
 def _fallback_cache(folder: Path) -> Path:
-    base = Path(os.environ.get("MUSICTEXT_CACHE", Path.home() / ".cache" / "musictext"))
+    base = cache_root()
     h = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
     return base / "search-index" / f"{h}.npz"
 

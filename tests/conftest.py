@@ -51,6 +51,28 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "allow_network_log: the test provokes the network guard on purpose")
 
 
+def pytest_collection_finish(session):
+    """Before any notebook runs, build what the notebooks read from the cache
+    (the default SynthCaps set, its melodies and features), quietly, and say so
+    in one line. A notebook then prints the same on a new machine as on one
+    that already had the cache. Skipped when no notebook was collected."""
+    if session.config.option.collectonly or not any(
+            str(item.fspath).endswith(".ipynb") for item in session.items):
+        return
+    from musictext.data import prepare_caches
+    from musictext.paths import display_path
+
+    done = prepare_caches(progress=False)
+    what = "built" if done["built"] else "found"
+    line = (f"musictext: {what} the notebooks' data in {display_path(done['root'])} "
+            f"({done['seconds']:.0f} s)")
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+    else:
+        print(line)
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
     """A 24-clip SynthCaps build shared by the unit tests."""

@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
 from multiprocessing import get_context
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..paths import cache_root, display_path
 from .captions import heldout_caption, make_captions
 from .composer import STYLE_NAMES, compose
 from .render import SAMPLE_RATE, midi_bytes, render_midi
@@ -25,12 +25,6 @@ DEFAULT_CLIPS = 2000
 DEFAULT_SEED = 0
 SPLITS = {"train": 0.7, "valid": 0.1, "test": 0.2}
 _DONE = "BUILD_COMPLETE.json"
-
-
-def cache_root() -> Path:
-    """Where built data lives: ``$MUSICTEXT_CACHE`` or ``~/.cache/musictext``."""
-    env = os.environ.get("MUSICTEXT_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "musictext"
 
 
 def default_root(clips: int = DEFAULT_CLIPS, seed: int = DEFAULT_SEED, label_noise: float = 0.0) -> Path:
@@ -149,7 +143,9 @@ def build_dataset(out: str | os.PathLike, clips: int = DEFAULT_CLIPS, seed: int 
     tmp = out / "manifest.jsonl.part"
     with open(tmp, "w", encoding="utf-8") as mf:
         if workers > 1 and clips > 8:
-            ctx = get_context("spawn" if sys.platform == "win32" else "fork")
+            # spawn on every platform: the workers get all they need from the
+            # initializer, so Linux runs the same path as Windows and macOS
+            ctx = get_context("spawn")
             with ctx.Pool(workers, initializer=_init_worker, initargs=(melodies,)) as pool:
                 recs = pool.imap(_make_clip, jobs, chunksize=4)
                 _write_all(recs, mf, clips, progress, t0)
@@ -161,7 +157,7 @@ def build_dataset(out: str | os.PathLike, clips: int = DEFAULT_CLIPS, seed: int 
                                          "clips": clips, "seed": seed, "label_noise": label_noise,
                                          "manifest_sha256": digest}, indent=1))
     if progress:
-        print(f"{DATASET_NAME}: {clips} clips in {time.time() - t0:.0f} s -> {out}", flush=True)
+        print(f"{DATASET_NAME}: {clips} clips in {time.time() - t0:.0f} s -> {display_path(out)}", flush=True)
     return out
 
 
@@ -191,3 +187,19 @@ def ensure_dataset(clips: int = DEFAULT_CLIPS, seed: int = DEFAULT_SEED, label_n
     if not is_built(root):
         build_dataset(root, clips=clips, seed=seed, label_noise=label_noise, progress=progress)
     return root
+
+
+def prepare_caches(progress: bool = False) -> dict:
+    """Build everything the chapter notebooks read from the cache, so that no
+    notebook builds (and prints) anything itself: the default SynthCaps set
+    (with the parsed folk melodies it needs) and the log-mel features of each
+    of its splits. Returns what was done: ``root``, ``built`` (bool) and
+    ``seconds``."""
+    from .datasets import SPLIT_NAMES, SynthCaps
+
+    t0 = time.time()
+    built = not os.environ.get("MUSICTEXT_DATA") and not is_built(default_root())
+    root = ensure_dataset(progress=progress)
+    for split in SPLIT_NAMES:
+        SynthCaps(root, split)                       # computes and caches the features once
+    return {"root": root, "built": built, "seconds": time.time() - t0}

@@ -9,14 +9,10 @@ import json
 import os
 from pathlib import Path
 
+from ..paths import cache_root
+
 CORPUS = "essenFolksong/altdeu10"
 _CACHE_VERSION = 1
-
-
-def _cache_dir() -> Path:
-    from .build import cache_root
-
-    return cache_root()
 
 
 def _extract(corpus: str) -> list[dict]:
@@ -49,7 +45,7 @@ def folk_melodies(corpus: str = CORPUS) -> list[dict]:
     """Melodies of one music21 corpus collection: a list of dicts with
     ``notes`` ([midi pitch, onset in quarter notes, duration in quarter notes]),
     ``final_pc`` (pitch class of the last note) and ``mode`` ("major"/"minor")."""
-    path = _cache_dir() / f"melodies-{corpus.replace('/', '_')}-v{_CACHE_VERSION}.json"
+    path = cache_root() / f"melodies-{corpus.replace('/', '_')}-v{_CACHE_VERSION}.json"
     if path.exists():
         return json.loads(path.read_text())
     tunes = _extract(corpus)
