@@ -30,9 +30,18 @@ import psutil
 from musictext.book import notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = {p.stem: p for p in notebooks(ROOT)}     # the book's own list, in its order
-ORDER = ["data_build", "pretrain", *NOTEBOOKS]
-DEFAULT = ["data_build", *NOTEBOOKS]               # pretrain (about an hour) only when named
+
+
+def items(book_root: Path = ROOT) -> dict[str, Path | None]:
+    """Everything the runner can time, in order: the data build, the checkpoint
+    script, then every notebook ``_toc.yml`` lists (by stem)."""
+    return {"data_build": None, "pretrain": None, **{p.stem: p for p in notebooks(book_root)}}
+
+
+ITEMS = items()
+NOTEBOOKS = {k: v for k, v in ITEMS.items() if v is not None}
+ORDER = list(ITEMS)
+DEFAULT = [k for k in ORDER if k != "pretrain"]      # pretrain (about an hour) only when named
 
 RUN_NOTEBOOK = """
 import sys, nbformat

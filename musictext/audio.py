@@ -13,8 +13,9 @@ import soundfile as sf
 import torch
 import torchaudio
 
-SAMPLE_RATE = 16000
-CLIP_SECONDS = 5.0
+SAMPLE_RATE = 16000          # Hz, everywhere in the book
+CLIP_SECONDS = 5.0           # length of a SynthCaps clip and of one model window
+MAX_INPUT_SECONDS = 30.0     # the most audio a command reads from one file
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".aiff", ".aif")
 
 
@@ -77,6 +78,29 @@ def pad_or_trim(x: torch.Tensor, length: int) -> torch.Tensor:
     return torch.nn.functional.pad(x, (0, length - n))
 
 
+def windows(wave: torch.Tensor, seconds: float = CLIP_SECONDS, min_seconds: float = 0.0,
+            sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+    """The one rule by which the book's models read audio longer than a clip.
+
+    A mono waveform (T,) becomes windows (W, n) of ``seconds`` each: a shorter
+    clip is zero-padded to one window; a longer one is cut with 50% overlap,
+    and a last window aligned to the end covers the tail. A clip shorter than
+    ``min_seconds`` raises ``AudioError``.
+    """
+    n = int(round(seconds * sample_rate))
+    if wave.ndim != 1:
+        raise AudioError(f"expected a mono waveform (T,), got shape {tuple(wave.shape)}")
+    if wave.numel() < int(round(min_seconds * sample_rate)):
+        raise AudioError(f"the clip is {wave.numel() / sample_rate:.2f} s long; the model needs at "
+                         f"least {min_seconds:.1f} s")
+    if wave.numel() <= n:
+        return pad_or_trim(wave, n).unsqueeze(0)
+    starts = list(range(0, wave.numel() - n + 1, n // 2))
+    if starts[-1] + n < wave.numel():
+        starts.append(wave.numel() - n)
+    return torch.stack([wave[s:s + n] for s in starts])
+
+
 def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, min_seconds: float = 0.0,
                seconds: float | None = None) -> torch.Tensor:
     """Read an audio file (wav, flac, mp3, ogg, aiff; any rate and channel
@@ -131,6 +155,11 @@ class LogMel(torch.nn.Module):
         self.mel = torchaudio.transforms.MelSpectrogram(
             sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
             f_min=f_min, f_max=f_max, power=2.0)
+
+    def settings(self) -> dict:
+        """The front-end settings, in the form checkpoints store them."""
+        return {"sample_rate": self.sample_rate, "n_fft": self.n_fft, "hop_length": self.hop_length,
+                "n_mels": self.n_mels, "f_min": self.f_min, "f_max": self.f_max, "eps": self.eps}
 
     def frames(self, n_samples: int) -> int:
         """Number of frames for a waveform of ``n_samples`` samples."""

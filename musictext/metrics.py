@@ -113,12 +113,47 @@ def frechet_distance(a, b, eps: float = 1e-6) -> float:
         raise ValueError("need at least two embeddings on each side")
     mu_a, mu_b = a.mean(0), b.mean(0)
     sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(sa @ sb, disp=False)
-    if not np.isfinite(covmean).all():
-        off = np.eye(sa.shape[0]) * eps
-        covmean = linalg.sqrtm((sa + off) @ (sb + off))
+    import warnings
+
+    with warnings.catch_warnings():   # covariances of fewer points than dimensions are singular;
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)   # the product still has a root
+        covmean = linalg.sqrtm(sa @ sb)
+        if not np.isfinite(covmean).all():
+            off = np.eye(sa.shape[0]) * eps
+            covmean = linalg.sqrtm((sa + off) @ (sb + off))
     covmean = np.real(covmean)
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(sa + sb - 2 * covmean))
+
+
+ADHERENCE_GROUPS = ("instrument", "genre", "tempo", "mood")
+
+
+def prompt_adherence(probs, prompt_tags: list, groups=ADHERENCE_GROUPS) -> dict:
+    """How often a judge hears what each prompt asked for.
+
+    For every attribute group g, the judge's most probable tag within g for
+    clip i must be one of the tags prompt i names:
+    adh_g = (1/N) sum_i 1[argmax_{y in g} p(y | a_i) in T_i]. ``probs`` is
+    (N, n_tags) over ``musictext.data.TAGS``; ``prompt_tags`` holds N sets of
+    tag names. Returns each group's accuracy and their mean under ``"all"``.
+    """
+    from .data.vocab import TAG_GROUPS, TAGS
+
+    p = _np(probs)
+    if p.ndim != 2 or p.shape[1] != len(TAGS):
+        raise ValueError(f"probs must be (N, {len(TAGS)}), got {p.shape}")
+    if len(prompt_tags) != len(p):
+        raise ValueError(f"{len(p)} clips but {len(prompt_tags)} prompts")
+    unknown = [g for g in groups if g not in TAG_GROUPS]
+    if unknown:
+        raise ValueError(f"unknown tag groups {unknown}; choose from {list(TAG_GROUPS)}")
+    out = {}
+    for g in groups:
+        names = TAG_GROUPS[g]
+        best = p[:, [TAGS.index(t) for t in names]].argmax(1)
+        out[g] = float(np.mean([names[j] in set(tags) for j, tags in zip(best, prompt_tags)]))
+    out["all"] = float(np.mean([out[g] for g in groups]))
+    return out
 
 
 # ---- captioning -------------------------------------------------------------------

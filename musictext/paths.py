@@ -11,13 +11,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_root", "display_path"]
+__all__ = ["CHECKPOINT_DIR", "cache_root", "checkpoint_path", "display_path"]
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"   # shipped with the package
 
 
 def cache_root() -> Path:
     """The cache folder: ``$MUSICTEXT_CACHE`` (``~`` expanded) or ``~/.cache/musictext``."""
     env = os.environ.get("MUSICTEXT_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "musictext"
+
+
+def checkpoint_path(name: str) -> Path:
+    """The shipped checkpoint ``name`` (e.g. "tagger"): ``musictext/checkpoints/<name>.safetensors``."""
+    return CHECKPOINT_DIR / f"{name}.safetensors"
 
 
 def display_path(path: str | os.PathLike) -> str:

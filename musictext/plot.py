@@ -1,10 +1,11 @@
-"""Plots used across the book: spectrograms, tag bars, similarity matrices,
-embedding maps. Each function draws on a given (or new) matplotlib axis and
+"""Plots used across the book: spectrograms, tag bars and embedding maps. Each function draws on a given (or new) matplotlib axis and
 returns it; axes are labelled and sized for the book's page width."""
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+from .audio import SAMPLE_RATE
 
 
 def _np(x):
@@ -20,7 +21,7 @@ def _ax(ax, figsize=(7, 2.6)):
 
 
 def spectrogram(logmel, ax=None, title: str | None = None, hop_length: int = 256,
-                sample_rate: int = 16000, colorbar: bool = False):
+                sample_rate: int = SAMPLE_RATE, colorbar: bool = False):
     """Draw a log-mel spectrogram (n_mels, frames) with time in seconds."""
     ax = _ax(ax)
     m = _np(logmel)
@@ -49,23 +50,6 @@ def tag_bars(tags: list[str], scores, truth=None, ax=None, top: int = 12, title:
         ax.set_title(title, fontsize=10)
     if truth is not None:
         ax.text(0.99, 0.01, "blue: true tag", transform=ax.transAxes, ha="right", va="bottom", fontsize=8)
-    return ax
-
-
-def similarity_matrix(sim, ax=None, xlabel: str = "audio", ylabel: str = "text", title: str | None = None,
-                      labels: list[str] | None = None):
-    """A (Q, N) similarity matrix as an image."""
-    ax = _ax(ax, figsize=(4.2, 3.6))
-    m = _np(sim)
-    im = ax.imshow(m, cmap="viridis", aspect="auto")
-    ax.figure.colorbar(im, ax=ax, label="cosine similarity")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if labels is not None:
-        ax.set_yticks(range(len(labels)))
-        ax.set_yticklabels(labels, fontsize=7)
-    if title:
-        ax.set_title(title, fontsize=10)
     return ax
 
 

@@ -24,19 +24,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audio import AUDIO_EXTENSIONS, AudioError, load_audio
+from .audio import AUDIO_EXTENSIONS, MAX_INPUT_SECONDS, SAMPLE_RATE, AudioError, load_audio
 from .paths import cache_root
 
-__all__ = ["SearchIndex", "INDEX_FILE", "MAX_SECONDS"]
+__all__ = ["SearchIndex", "INDEX_FILE", "top_matches"]
 
 INDEX_FILE = ".musictext-index.npz"
-INDEX_VERSION = 1
-MAX_SECONDS = 30.0  # audio read per file (the joint model averages 5 s windows over it)
+INDEX_VERSION = 2          # 2: long files read by musictext.audio.windows
 
 
 def _fingerprint(path: Path) -> tuple[int, int]:
     st = path.stat()
     return st.st_size, st.st_mtime_ns
+
+
+def top_matches(embeddings: torch.Tensor, query: torch.Tensor, top: int) -> list[tuple[int, float]]:
+    """(index, cosine score) of the ``top`` rows of unit ``embeddings`` (N, D)
+    nearest to a unit ``query`` (D,), best first."""
+    scores = embeddings @ query.reshape(-1)                          # (N,)
+    best = torch.topk(scores, min(int(top), len(scores)))
+    return list(zip(best.indices.tolist(), best.values.tolist()))
 
 
 def _fallback_cache(folder: Path) -> Path:
@@ -123,12 +130,12 @@ class SearchIndex:
         """
         import time
 
-        from .reference.joint import load_reference_joint
+        from .models import retrieval
 
         t0 = time.perf_counter()
         folder = Path(folder)
         items = cls.discover(folder)
-        model = model or load_reference_joint()
+        model = model or retrieval.load()
         model_id = getattr(model, "checkpoint_sha256", None) or "custom"
         keys = [(it["path"], *_fingerprint(folder / it["path"])) for it in items]
         cpath = cls.cache_path(folder)
@@ -147,7 +154,7 @@ class SearchIndex:
                         raise
                     skipped.append(items[i]["path"])
             if waves:
-                waves = [w[:int(MAX_SECONDS * 16000)] for w in waves]
+                waves = [w[:int(MAX_INPUT_SECONDS * SAMPLE_RATE)] for w in waves]
                 emb = model.embed_audio(waves).numpy()
                 new.update(zip(idx, emb))
         keep = [i for i in range(len(items)) if keys[i] in cached or i in new]
@@ -164,12 +171,12 @@ class SearchIndex:
         return cls(folder, [items[i] for i in keep], torch.from_numpy(emb), model, stats)
 
     # -- search -------------------------------------------------------------------------
-    def _rank(self, q: torch.Tensor, top: int) -> list[dict]:
-        scores = self.embeddings @ q.reshape(-1)                       # (N,)
-        k = min(int(top), len(self.items))
-        best = torch.topk(scores, k)
+    def rank(self, q: torch.Tensor, top: int = 10) -> list[dict]:
+        """The ``top`` clips nearest to a query embedding q (D,), best first."""
+        if top < 1:
+            raise ValueError(f"top must be at least 1, got {top}")
         out = []
-        for s, i in zip(best.values.tolist(), best.indices.tolist()):
+        for i, s in top_matches(self.embeddings, q, top):
             it = self.items[i]
             row = {"id": it["id"]} if "id" in it else {}
             row["path"] = str(self.folder / it["path"])
@@ -181,13 +188,9 @@ class SearchIndex:
 
     def search(self, query: str, top: int = 10) -> list[dict]:
         """Rank the clips by cosine similarity to a text query (best first)."""
-        if top < 1:
-            raise ValueError(f"top must be at least 1, got {top}")
-        return self._rank(self.model.embed_text(query)[0], top)
+        return self.rank(self.model.embed_text(query)[0], top)
 
     def search_audio(self, path: str | os.PathLike, top: int = 10) -> list[dict]:
         """Query by example: rank the clips by similarity to an audio file."""
-        if top < 1:
-            raise ValueError(f"top must be at least 1, got {top}")
-        wave = load_audio(path)[:int(MAX_SECONDS * 16000)]
-        return self._rank(self.model.embed_audio([wave])[0], top)
+        wave = load_audio(path)[:int(MAX_INPUT_SECONDS * SAMPLE_RATE)]
+        return self.rank(self.model.embed_audio([wave])[0], top)

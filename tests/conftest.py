@@ -81,3 +81,55 @@ def tiny_data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("synthcaps") / "tiny"
     build_dataset(root, clips=24, seed=5, workers=2, progress=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny16(tmp_path_factory) -> Path:
+    """A 16-clip SynthCaps build (a folder with manifest.jsonl) for search tests."""
+    from musictext.data import build_dataset
+
+    root = tmp_path_factory.mktemp("retrieval") / "tiny16"
+    build_dataset(root, clips=16, seed=3, workers=2, progress=False)
+    return root
+
+
+def tone(freq: float, seconds: float, rate: int, channels: int = 1, seed: int = 0):
+    """A sine tone with a little noise: (T,) or (T, channels) float32."""
+    import numpy as np
+
+    t = np.arange(int(seconds * rate)) / rate
+    x = 0.3 * np.sin(2 * np.pi * freq * t) + 0.02 * np.random.default_rng(seed).standard_normal(len(t))
+    return np.stack([x] * channels, axis=1).astype(np.float32) if channels > 1 else x.astype(np.float32)
+
+
+@pytest.fixture()
+def wav_folder(tmp_path) -> Path:
+    """Plain audio files: different rates, channels and lengths, in nested folders."""
+    import soundfile as sf
+
+    folder = tmp_path / "my music"
+    (folder / "sub" / "deeper").mkdir(parents=True)
+    sf.write(folder / "a_low.wav", tone(110, 5.0, 16000), 16000)
+    sf.write(folder / "sub" / "b_high.wav", tone(1760, 3.0, 44100, channels=2, seed=1), 44100)
+    sf.write(folder / "sub" / "deeper" / "c_long.flac", tone(440, 12.0, 22050, seed=2), 22050)
+    (folder / "notes.txt").write_text("not audio")
+    return folder
+
+
+@pytest.fixture()
+def cli(capsys):
+    """Run ``python -m musictext ARGS`` in-process: returns (exit code, stdout, stderr)."""
+    from musictext.__main__ import main
+
+    def run(*argv):
+        code = main([str(a) for a in argv])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run
+
+
+def assert_one_line_error(code: int, out: str, err: str, message: str) -> None:
+    """A bad input is exit code 2 and one 'error: ...' line that says what is wrong."""
+    assert code == 2 and out == "", (code, out)
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert message in err, err

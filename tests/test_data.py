@@ -76,7 +76,7 @@ def test_tags_agree_with_the_rendered_midi(tiny_data):
         assert tempo == r["tempo"]
         assert tempo_tag(tempo) in tags and 50 <= tempo <= 180
         assert r["mode"] in tags and mood_tag(r["mode"], tempo) in tags and r["style"] in tags
-        for group in ("genre", "mood", "tempo", "key", "dynamics", "drums"):
+        for group in ("genre", "mood", "tempo", "mode", "dynamics", "drums"):
             assert sum(GROUP_OF[t] == group for t in tags) == 1, group
 
 
@@ -134,8 +134,9 @@ def test_synthcaps_dataset(tiny_data):
     ds = SynthCaps(tiny_data, "train")
     item = ds[0]
     assert item["logmel"].shape[0] == 64 and item["logmel"].ndim == 2
-    assert item["tags"].shape == (len(TAGS),)
-    assert torch.equal(item["tags"], multi_hot(ds.records[0]["tags"]))
+    assert item["targets"].shape == (len(TAGS),)
+    assert torch.equal(item["targets"], multi_hot(ds.records[0]["tags"]))
+    assert item["tags"] == ds.records[0]["tags"]
     batch = collate([ds[0], ds[1]])
     assert batch["logmel"].shape[0] == 2 and isinstance(batch["captions"], list)
     assert (tiny_data / "features").exists()
@@ -210,5 +211,5 @@ def test_bad_data_requests(tiny_data, tmp_path):
 
 def test_vocabulary_size_and_groups():
     assert len(TAGS) >= 40 and len(INSTRUMENTS) >= 20 and len(STYLE_NAMES) >= 8
-    assert set(TAG_GROUPS) == {"genre", "instrument", "mood", "tempo", "key", "dynamics", "drums"}
+    assert set(TAG_GROUPS) == {"genre", "instrument", "mood", "tempo", "mode", "dynamics", "drums"}
     assert set(HELDOUT_WORDS) <= set(TAGS)

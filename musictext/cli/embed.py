@@ -1,35 +1,32 @@
-"""``python -m musictext embed --text TEXT | --audio PATH [--json]``: print the
+"""``python -m musictext embed --text TEXT | --audio PATH [--json]``: the
 128-d joint embedding of a text or an audio file (reference joint model)."""
 from __future__ import annotations
 
-import json
-
-from . import CommandError
+from . import add_command, add_json_flag, audio_path, print_json, read_audio
 
 
 def register(sub) -> None:
-    p = sub.add_parser("embed", help="print the joint text-audio embedding of a text or an audio file")
+    p = add_command(sub, "embed", "print the joint text-audio embedding of a text or an audio file",
+                    ['embed --text "calm solo piano"', "embed --audio song.wav --json"], run)
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--text", help="a text query, e.g. \"calm solo piano\"")
+    src.add_argument("--text", help='a text query, e.g. "calm solo piano"')
     src.add_argument("--audio", help="an audio file (wav, flac, mp3, ogg, aiff; any rate)")
-    p.add_argument("--json", action="store_true", help="print a JSON list instead of plain numbers")
-    p.set_defaults(func=run)
+    add_json_flag(p, '"text" or "audio" and "embedding"')
 
 
 def run(args) -> int:
-    from ..audio import load_audio
-    from ..reference.joint import load_reference_joint
-    from ..search import MAX_SECONDS
+    from ..models import retrieval
     from ..text import check_texts
 
     if args.text is not None:
-        check_texts(args.text)  # empty / over-long text: clear error before loading the model
-        vec = load_reference_joint().embed_text(args.text)[0]
+        text = check_texts(args.text)[0]      # a clear error before the model loads
+        vec, row = retrieval.load().embed_text(text)[0], {"text": text}
     else:
-        if not args.audio.strip():
-            raise CommandError("--audio needs a file path")
-        wave = load_audio(args.audio)[:int(MAX_SECONDS * 16000)]
-        vec = load_reference_joint().embed_audio([wave])[0]
+        path = audio_path(args.audio)
+        vec, row = retrieval.load().embed_audio([read_audio(path)])[0], {"audio": str(path)}
     values = [round(float(v), 6) for v in vec]
-    print(json.dumps(values) if args.json else " ".join(f"{v:.6f}" for v in values))
+    if args.json:
+        print_json([{**row, "embedding": values}])
+    else:
+        print(" ".join(f"{v:.6f}" for v in values))
     return 0

@@ -1,48 +1,48 @@
-"""``python -m musictext tag PATH [--top K] [--json]``: tag an audio file with the reference tagger."""
+"""``python -m musictext tag --audio PATH [--top K] [--json]``: the reference
+tagger's best tags for an audio file, group by group."""
 from __future__ import annotations
 
-import json
-import warnings
+import argparse
+import sys
 from pathlib import Path
 
-from . import CommandError
+from . import CommandError, add_command, add_json_flag, audio_path, positive_int, print_json, read_audio
 
 
 def register(sub) -> None:
-    p = sub.add_parser("tag", help="print the top tags of an audio file (reference tagger)",
-                       description="Tag an audio file (wav, flac, mp3, ogg, aiff; any sample rate or "
-                                   "channel count, at least 1 s) with the book's reference tagger. "
-                                   "Clips longer than 5 s are tagged in 5 s windows and averaged.")
-    p.add_argument("path", type=Path, help="audio file")
-    p.add_argument("--top", type=int, default=10, metavar="K", help="how many tags to print (default 10)")
-    p.add_argument("--json", action="store_true",
-                   help='print a JSON list of {"tag", "probability"} instead of a table')
-    p.set_defaults(func=run)
+    p = add_command(
+        sub, "tag", "print the best tags of an audio file, group by group (reference tagger)",
+        ["tag --audio song.wav", "tag --audio song.flac --top 5 --json"], run,
+        description="Tag an audio file (wav, flac, mp3, ogg, aiff; any sample rate or channel "
+                    "count, at least 1 s) with the book's reference tagger. Longer clips are "
+                    "tagged in overlapping 5 s windows and averaged. For every tag group "
+                    "(genre, instrument, mood, tempo, mode, dynamics, drums) the best tags are "
+                    "printed with their probabilities.")
+    p.add_argument("--audio", type=Path, help="the audio file")
+    p.add_argument("path", type=Path, nargs="?", help=argparse.SUPPRESS)   # the old spelling
+    p.add_argument("--top", type=int, default=3, metavar="K",
+                   help="at most K tags per group, best first (default 3)")
+    add_json_flag(p, '"group", "tag" and "probability"')
 
 
 def run(args) -> int:
-    from ..audio import SAMPLE_RATE, load_audio
-    from ..reference.tagger import MIN_SECONDS, load_reference_tagger, tag_waveform
+    from ..models import tagging
 
-    path: Path = args.path
-    if args.top < 1:
-        raise CommandError(f"--top must be at least 1, got {args.top}")
-    if not path.exists():
-        raise CommandError(f"audio file not found: '{path}'")
-    if path.is_dir():
-        raise CommandError(f"'{path}' is a folder; give one audio file")
-    with warnings.catch_warnings():  # decoders warn on unreadable files; the error below says it once
-        warnings.simplefilter("ignore")
-        wave = load_audio(path, SAMPLE_RATE, min_seconds=MIN_SECONDS)
-    model = load_reference_tagger()
-    probs = tag_waveform(model, wave)
-    k = min(args.top, len(model.tags))
-    top = probs.topk(k)
-    rows = [{"tag": model.tags[int(i)], "probability": round(float(v), 4)} for v, i in zip(top.values, top.indices)]
+    if args.path is not None and args.audio is not None:
+        raise CommandError("give the audio file once, as --audio PATH")
+    if args.path is not None:
+        print("note: 'tag PATH' is deprecated; use 'tag --audio PATH'", file=sys.stderr)
+    path = audio_path(args.audio if args.audio is not None else args.path)
+    top = positive_int("--top", args.top)
+    wave = read_audio(path, min_seconds=tagging.MIN_SECONDS)
+    model = tagging.load()
+    groups = tagging.tags_by_group(model.tags, tagging.tag_waveform(model, wave))
+    rows = [{"group": g, "tag": t, "probability": round(p, 4)}
+            for g, ranked in groups.items() for t, p in ranked[:top]]
     if args.json:
-        print(json.dumps(rows))
-    else:
-        width = max(len(r["tag"]) for r in rows)
-        for r in rows:
-            print(f"{r['tag']:<{width}}  {r['probability']:.3f}")
+        print_json(rows)
+        return 0
+    width = max(len(g) for g in groups)
+    for g, ranked in groups.items():
+        print(f"{g:<{width}}  " + "   ".join(f"{t} {p:.2f}" for t, p in ranked[:top]))
     return 0

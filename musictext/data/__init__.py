@@ -1,7 +1,8 @@
 """SynthCaps, the book's built-in music-caption dataset, and data loaders."""
 from .build import (CLIP_SECONDS, DATASET_NAME, DEFAULT_CLIPS, DEFAULT_SEED, build_dataset,
                     default_root, ensure_dataset, is_built, prepare_caches)
-from .captions import heldout_caption, make_captions, tags_in_text
+from .captions import (CAPTION_PARAPHRASE, CAPTION_SENTENCE, CAPTION_TAG_LIST, heldout_caption, make_captions,
+                       tags_in_text)
 from .composer import STYLE_NAMES, STYLES, compose
 from .datasets import (AudioFolder, PublicCaptions, SynthCaps, collate, list_audio_files, multi_hot,
                        read_manifest)

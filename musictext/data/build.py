@@ -16,11 +16,11 @@ import soundfile as sf
 from ..paths import cache_root, display_path
 from .captions import heldout_caption, make_captions
 from .composer import STYLE_NAMES, compose
-from .render import SAMPLE_RATE, midi_bytes, render_midi
+from ..audio import CLIP_SECONDS, SAMPLE_RATE
+from .render import midi_bytes, render_midi
 
 DATASET_NAME = "SynthCaps"
 DATASET_VERSION = 1
-CLIP_SECONDS = 5.0
 DEFAULT_CLIPS = 2000
 DEFAULT_SEED = 0
 SPLITS = {"train": 0.7, "valid": 0.1, "test": 0.2}

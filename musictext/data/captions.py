@@ -53,7 +53,7 @@ def sentence_caption(tags: list[str], rng: np.random.Generator, heldout: bool = 
     instr = [w(t) for t in g.get("instrument", [])]
     mood = [w(t) for t in g.get("mood", [])]
     tempo = [w(t) for t in g.get("tempo", [])]
-    key = [w(t) for t in g.get("key", [])]
+    mode = [w(t) for t in g.get("mode", [])]
     dyn = [w(t) for t in g.get("dynamics", [])]
     drums = g.get("drums", [])
     parts_adj = dyn + tempo
@@ -62,8 +62,8 @@ def sentence_caption(tags: list[str], rng: np.random.Generator, heldout: bool = 
     lead = lead.replace(", " + genre_s, " " + genre_s)
     noun = ["piece", "track", "tune", "recording"][int(rng.integers(0, 4))]
     first = f"{_article(lead)} {lead} {noun}"
-    if key:
-        first += f" in a {key[0].replace(' key', '')} key"
+    if mode:
+        first += f" in a {mode[0].replace(' key', '')} key"
     bits = []
     if instr:
         bits.append(f"featuring {_join(instr)}")
@@ -101,8 +101,8 @@ def paraphrase_caption(tags: list[str], rng: np.random.Generator, heldout: bool 
     if g.get("tempo"):
         tw = w(g["tempo"][0])
         extra.append(f"at {_article(tw)} {tw}" + ("" if tw.endswith("tempo") else " pace"))
-    if g.get("key"):
-        extra.append(f"in {w(g['key'][0]).replace(' key', '')}")
+    if g.get("mode"):
+        extra.append(f"in {w(g['mode'][0]).replace(' key', '')}")
     if g.get("drums"):
         d = g["drums"][0]
         dw = w(d)
@@ -113,9 +113,16 @@ def paraphrase_caption(tags: list[str], rng: np.random.Generator, heldout: bool 
     return s[0].upper() + s[1:]
 
 
+# Where each kind of caption sits in the list ``make_captions`` returns.
+CAPTION_TAG_LIST = 0      # "jazz, piano, calm, slow, ..."
+CAPTION_SENTENCE = 1      # the templated sentence
+CAPTION_PARAPHRASE = 2    # the first free paraphrase (the others follow it)
+
+
 def make_captions(tags: list[str], rng: np.random.Generator, n_paraphrases: int = 2) -> list[str]:
-    """Training-safe captions: a tag list, a templated sentence and paraphrases.
-    None of them uses a held-out word."""
+    """Training-safe captions: a tag list, a templated sentence and paraphrases,
+    at the positions ``CAPTION_TAG_LIST``, ``CAPTION_SENTENCE`` and
+    ``CAPTION_PARAPHRASE`` onwards. None of them uses a held-out word."""
     caps = [tag_list_caption(tags, rng), sentence_caption(tags, rng)]
     caps += [paraphrase_caption(tags, rng) for _ in range(n_paraphrases)]
     return caps

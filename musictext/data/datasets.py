@@ -67,20 +67,21 @@ class SynthCaps(Dataset):
     """The built-in music-caption set.
 
     Each item is a dict with ``id``, ``audio`` (waveform (T,) at 16 kHz) or
-    ``logmel`` (n_mels, frames) when ``features="logmel"``, ``tags`` (multi-hot
-    (n_tags,)), ``captions`` (list of str) and ``index``.
+    ``logmel`` (n_mels, frames) when ``features="logmel"``, ``tags`` (the tag
+    names, as in every loader), ``targets`` (their multi-hot vector (n_tags,)
+    over ``vocab``), ``captions`` (list of str) and ``index``.
     Log-mel features are computed once and cached beside the data.
     """
 
     def __init__(self, root: str | os.PathLike, split: str | None = "train", features: str = "logmel",
-                 frontend: LogMel | None = None, tags: list[str] = TAGS):
+                 frontend: LogMel | None = None, vocab: list[str] = TAGS):
         if features not in ("logmel", "wave"):
             raise ValueError(f"features must be 'logmel' or 'wave', got {features!r}")
         self.root = Path(root)
         self.records = read_manifest(self.root, split)
         if not self.records:
             raise ValueError(f"split {split!r} of '{root}' is empty")
-        self.split, self.features, self.vocab = split, features, list(tags)
+        self.split, self.features, self.vocab = split, features, list(vocab)
         self.frontend = frontend or LogMel()
         self.targets = torch.stack([multi_hot(r["tags"], self.vocab) for r in self.records])
         self._mel = _load_features(self.root, self.records, self.frontend) if features == "logmel" else None
@@ -100,7 +101,8 @@ class SynthCaps(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         r = self.records[i]
-        item = {"index": i, "id": r["id"], "tags": self.targets[i], "captions": r["captions"]}
+        item = {"index": i, "id": r["id"], "tags": list(r["tags"]), "targets": self.targets[i],
+                "captions": r["captions"]}
         if self.features == "logmel":
             item["logmel"] = self._mel[i]
         else:

@@ -11,7 +11,8 @@ import pretty_midi
 import soundfile as sf
 from scipy.signal import resample_poly
 
-SAMPLE_RATE = 16000
+from ..audio import SAMPLE_RATE
+
 RENDER_RATE = 48000
 # One fixed gain for every clip (no per-clip normalisation, so soft and loud
 # clips keep their difference), followed by a soft limiter above LIMIT that

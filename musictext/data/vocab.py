@@ -1,7 +1,7 @@
 """The tag vocabulary of SynthCaps and the words used to talk about each tag.
 
-Every tag belongs to one group (genre, instrument, mood, tempo, key, dynamics,
-drums). Each tag has *training words* (the first one is the canonical tag name
+Every tag belongs to one group (genre, instrument, mood, tempo, mode (major or
+minor), dynamics, drums). Each tag has *training words* (the first one is the canonical tag name
 used in tag-list captions) and possibly *held-out words*: synonyms that never
 appear in any training caption, kept back for zero-shot experiments.
 """
@@ -42,7 +42,7 @@ PROGRAM_OF = {tag: prog for prog, tag in INSTRUMENTS.items()}
 
 MOODS = ["happy", "calm", "sad", "tense"]
 TEMPOS = ["slow", "medium", "fast"]
-KEYS = ["major", "minor"]
+MODES = ["major", "minor"]
 DYNAMICS = ["soft", "loud"]
 DRUMS = ["drums", "no drums"]
 
@@ -51,7 +51,7 @@ TAG_GROUPS: dict[str, list[str]] = {
     "instrument": list(INSTRUMENTS.values()),
     "mood": MOODS,
     "tempo": TEMPOS,
-    "key": KEYS,
+    "mode": MODES,
     "dynamics": DYNAMICS,
     "drums": DRUMS,
 }

@@ -1,4 +1,4 @@
-"""Reference joint text-audio embedding: architecture, checkpoint loader and pretrain().
+"""Retrieval: the reference joint text-audio embedding.
 
 A log-mel CNN (audio tower) and the frozen, bundled all-MiniLM-L6-v2 sentence
 encoder (text tower), each followed by a projection into a shared space of
@@ -7,35 +7,62 @@ built-in SynthCaps training captions. Only the trainable parts (audio tower,
 projections, temperature) are stored in the checkpoint; the sentence encoder
 comes from its own SHA-256-checked package.
 
->>> from musictext.models import load_reference_joint
->>> joint = load_reference_joint()
+>>> from musictext.models import retrieval
+>>> joint = retrieval.load()
 >>> t = joint.embed_text(["calm solo piano"])          # (1, 128), unit length
 >>> a = joint.embed_audio(waves)                       # (N, 128), unit length
 >>> scores = a @ t.T                                   # cosine similarities
 """
 from __future__ import annotations
 
+import math
 import os
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..audio import SAMPLE_RATE, AudioError, LogMel, pad_or_trim, validate_waveform
+from ..audio import AudioError, LogMel, validate_waveform, windows
+from ..paths import checkpoint_path
 
-__all__ = ["JOINT_CHECKPOINT", "JOINT_SHA256", "JOINT_CONFIG", "JointAudioTower", "ReferenceJoint",
-           "infonce_loss", "load_reference_joint", "pretrain_joint"]
+__all__ = ["CHECKPOINT", "SHA256", "MAX_LOGIT_SCALE", "Config", "JointAudioTower", "ReferenceJoint",
+           "infonce_loss", "load", "pretrain"]
 
-JOINT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "joint.safetensors"
-JOINT_SHA256 = "36743010e7a267b1b6b77e864cb105fb9994743f50c881e056333826dce7fc9b"
-JOINT_CONFIG = {"n_mels": 64, "channels": [128, 128, 192], "time_pool": 4, "text_dim": 384, "text_hidden": 256,
-                "embed_dim": 128, "window_seconds": 5.0, "max_windows": 6}
+CHECKPOINT = "joint"
+SHA256 = "36743010e7a267b1b6b77e864cb105fb9994743f50c881e056333826dce7fc9b"
+MAX_LOGIT_SCALE = math.log(100.0)     # the temperature never falls below 1/100
 
-# training recipe of pretrain()
-PRETRAIN = {"seed": 0, "steps": 500, "batch_size": 128, "lr": 3e-3, "weight_decay": 1e-4,
-            "init_temperature": 0.07, "threads": 2}
+
+@dataclass
+class Config:
+    """The reference joint embedding: architecture, then training recipe.
+    (``max_windows`` is kept for the stored checkpoint metadata; long audio is
+    read by the package's one windowing rule, ``musictext.audio.windows``.)"""
+
+    n_mels: int = 64
+    channels: tuple[int, ...] = (128, 128, 192)
+    time_pool: int = 4
+    text_dim: int = 384
+    text_hidden: int = 256
+    embed_dim: int = 128
+    window_seconds: float = 5.0
+    max_windows: int = 6
+    seed: int = 0
+    steps: int = 500
+    batch: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    warmup: float = 0.1
+    init_temperature: float = 0.07
+    threads: int = 2
+
+    def architecture(self) -> dict:
+        return {"n_mels": self.n_mels, "channels": list(self.channels), "time_pool": self.time_pool,
+                "text_dim": self.text_dim, "text_hidden": self.text_hidden,
+                "embed_dim": self.embed_dim, "window_seconds": self.window_seconds,
+                "max_windows": self.max_windows}
 
 
 class JointAudioTower(nn.Module):
@@ -89,7 +116,7 @@ class ReferenceJoint(nn.Module):
 
     def __init__(self, config: dict | None = None):
         super().__init__()
-        self.config = dict(JOINT_CONFIG, **(config or {}))
+        self.config = dict(Config().architecture(), **(config or {}))
         c = self.config
         # the log-mel front end has no trainable parts: kept out of state_dict() (and the checkpoint)
         object.__setattr__(self, "frontend", LogMel(n_mels=c["n_mels"]))
@@ -131,25 +158,14 @@ class ReferenceJoint(nn.Module):
         self.train(was)
         return out
 
-    def _windows(self, wave: torch.Tensor) -> torch.Tensor:
-        """(T,) -> (W, window) evenly spaced windows (at most max_windows; short clips padded)."""
-        win = int(round(self.config["window_seconds"] * SAMPLE_RATE))
-        n = wave.shape[0]
-        if n <= win:
-            return pad_or_trim(wave, win)[None]
-        count = min(self.config["max_windows"], -(-n // win))
-        starts = torch.linspace(0, n - win, count).round().long().tolist()
-        return torch.stack([wave[s:s + win] for s in starts])
-
     @torch.no_grad()
     def embed_audio(self, x, batch_size: int = 64) -> torch.Tensor:
         """Audio -> (N, embed_dim) unit vectors.
 
         ``x`` is a log-mel tensor (N, n_mels, frames); a waveform batch (N, T) at
         16 kHz; one waveform (T,); or a list of 1-D waveforms of any lengths.
-        Waveforms are cut into ``window_seconds`` windows (at most
-        ``max_windows``, evenly spaced; shorter clips are zero-padded) whose
-        embeddings are averaged.
+        Waveforms are cut into windows by ``musictext.audio.windows`` (shorter
+        clips are zero-padded) whose embeddings are averaged.
         """
         was = self.training
         self.eval()
@@ -169,7 +185,7 @@ class ReferenceJoint(nn.Module):
             wins, owner = [], []
             for i, w in enumerate(x):
                 w = validate_waveform(w)
-                ws = self._windows(w)
+                ws = windows(w, self.config["window_seconds"])
                 wins.append(ws)
                 owner += [i] * len(ws)
             wins = torch.cat(wins)
@@ -181,24 +197,19 @@ class ReferenceJoint(nn.Module):
         finally:
             self.train(was)
 
-    def score(self, audio_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
-        """Cosine similarities (N_audio, N_text) of unit vectors."""
-        return audio_emb @ text_emb.T
 
-
-def load_reference_joint(path: str | os.PathLike | None = None,
-                         sha256: str | None = JOINT_SHA256) -> ReferenceJoint:
+def load(path: str | os.PathLike | None = None, sha256: str | None = SHA256) -> ReferenceJoint:
     """The pretrained reference joint embedding, in eval mode with gradients off.
 
     ``path=None`` loads the shipped ``musictext/checkpoints/joint.safetensors``.
     The file is refused unless its SHA-256 equals ``sha256`` (by default the
     shipped checkpoint's digest); pass ``sha256=None`` for a checkpoint you
-    trained yourself with ``pretrain_joint``.
+    trained yourself with ``pretrain``.
     """
     from ..train import load_checkpoint, verified_checkpoint_config
 
-    path = Path(path) if path is not None else JOINT_CHECKPOINT
-    cfg, digest = verified_checkpoint_config(path, sha256, "joint")
+    path = Path(path) if path is not None else checkpoint_path(CHECKPOINT)
+    cfg, digest = verified_checkpoint_config(path, sha256, CHECKPOINT)
     model = ReferenceJoint(cfg)
     load_checkpoint(model, path)
     model.checkpoint_sha256 = digest  # identifies the model in search-index caches
@@ -208,66 +219,61 @@ def load_reference_joint(path: str | os.PathLike | None = None,
     return model
 
 
-def pretrain_joint(out_dir: str | os.PathLike, root=None, steps: int | None = None,
-                   log: bool = True) -> Path:
+def pretrain(out_dir: str | os.PathLike, cfg: Config | None = None, root=None,
+             verbose: bool = True) -> Path:
     """Train the reference joint embedding on SynthCaps (seeded, deterministic
-    on a given machine and thread count) and write ``out_dir/joint.safetensors``."""
-    from ..data import SynthCaps, ensure_dataset
+    on a given machine and thread count) and write ``out_dir/joint.safetensors``.
+    Each step takes the next ``cfg.batch`` clips of a shuffled order and one
+    random caption of each."""
+    from ..data import CAPTION_SENTENCE, SynthCaps, ensure_dataset
     from ..metrics import retrieval_scores
     from ..text import load_sentence_encoder
-    from ..train import Progress, save_checkpoint, seed_everything
+    from ..train import fit, save_checkpoint, seed_everything
 
-    rec = dict(PRETRAIN, **({"steps": steps} if steps else {}))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(rec["threads"])
+    cfg = cfg or Config()
+    g = seed_everything(cfg.seed)
+    root = Path(root or ensure_dataset())
+    train, test = SynthCaps(root, "train"), SynthCaps(root, "test")
+    enc = load_sentence_encoder()
+    caps = [c for r in train.records for c in r["captions"]]
+    n_caps = len(train.records[0]["captions"])
+    before = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads)          # the sentence encoder too runs on cfg.threads
     try:
-        g = seed_everything(rec["seed"])
-        root = root or ensure_dataset()
-        train, test = SynthCaps(root, "train"), SynthCaps(root, "test")
-        enc = load_sentence_encoder()
-        caps = [c for r in train.records for c in r["captions"]]
-        n_caps = len(train.records[0]["captions"])
         sent = enc.encode(caps).reshape(len(train), n_caps, -1)        # (N, captions, text_dim)
-        model = ReferenceJoint({"text_dim": enc.dim})
-        model.logit_scale.data.fill_(float(torch.log(torch.tensor(1 / rec["init_temperature"]))))
-        opt = torch.optim.AdamW(model.parameters(), lr=rec["lr"], weight_decay=rec["weight_decay"])
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=rec["lr"], total_steps=rec["steps"],
-                                                    pct_start=0.1)
-        mel = train.logmel
-        prog = Progress(rec["steps"], prefix="joint step ") if log else None
-        model.train()
-        perm, pos = torch.randperm(len(train), generator=g), 0
-        for step in range(1, rec["steps"] + 1):
-            if pos + rec["batch_size"] > len(train):
-                perm, pos = torch.randperm(len(train), generator=g), 0
-            idx = perm[pos:pos + rec["batch_size"]]
-            pos += rec["batch_size"]
-            which = torch.randint(n_caps, (len(idx),), generator=g)
-            a = model.audio_from_logmel(mel[idx])
-            t = model.text_from_sentence(sent[idx, which])
-            loss = infonce_loss(a, t, model.logit_scale)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            with torch.no_grad():
-                model.logit_scale.clamp_(0, 4.6052)
-            if prog:
-                prog(step, loss=loss.item(), temperature=float(1 / model.logit_scale.detach().exp()))
-        model.eval()
-        if log:
-            with torch.no_grad():
-                a = model.embed_audio(test.logmel)
-                t = model.text_from_sentence(enc.encode([r["captions"][1] for r in test.records]))
-            s = retrieval_scores(t @ a.T)
-            print(f"test sentence->audio  R@1 {s['R@1']:.3f}  R@10 {s['R@10']:.3f}  medr {s['medr']:.0f}")
-        out = Path(out_dir) / "joint.safetensors"
-        save_checkpoint(model, out, model.config)
-        return out
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
+    model = ReferenceJoint(dict(cfg.architecture(), text_dim=enc.dim))
+    model.logit_scale.data.fill_(float(torch.log(torch.tensor(1 / cfg.init_temperature))))
+    mel = train.logmel
+    order = {"perm": None, "pos": len(train)}
 
+    def batches(step: int, g: torch.Generator):
+        if order["pos"] + cfg.batch > len(train):                      # a new pass over the clips
+            order["perm"], order["pos"] = torch.randperm(len(train), generator=g), 0
+        idx = order["perm"][order["pos"]:order["pos"] + cfg.batch]
+        order["pos"] += cfg.batch
+        which = torch.randint(n_caps, (len(idx),), generator=g)
+        return mel[idx], sent[idx, which]
 
-def pretrain(out_dir: str | os.PathLike) -> Path:
-    """Entry point of ``python -m musictext.pretrain joint``."""
-    return pretrain_joint(out_dir)
+    def loss_fn(m: ReferenceJoint, batch) -> torch.Tensor:
+        return infonce_loss(m.audio_from_logmel(batch[0]), m.text_from_sentence(batch[1]),
+                            m.logit_scale)
+
+    def clamp(m: ReferenceJoint) -> None:
+        with torch.no_grad():
+            m.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+
+    model = fit(model, loss_fn, batches, cfg.steps, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                warmup=cfg.warmup, clip_grad=None, generator=g, threads=cfg.threads, fused=False,
+                after_step=clamp, log_every=None if verbose else 0).model
+    if verbose:
+        with torch.no_grad():
+            a = model.embed_audio(test.logmel)
+            t = model.text_from_sentence(enc.encode([r["captions"][CAPTION_SENTENCE]
+                                                     for r in test.records]))
+        s = retrieval_scores(t @ a.T)
+        print(f"test sentence->audio  R@1 {s['R@1']:.3f}  R@10 {s['R@10']:.3f}  medr {s['medr']:.0f}")
+    out = Path(out_dir) / f"{CHECKPOINT}.safetensors"
+    save_checkpoint(model, out, model.config)
+    return out

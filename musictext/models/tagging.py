@@ -1,37 +1,62 @@
-"""Reference tagger: a short-chunk residual CNN on log-mel spectrograms.
+"""Tagging: the reference tagger, a residual CNN on log-mel spectrograms.
 
 It predicts the 46 SynthCaps tags (``musictext.data.TAGS``) and exposes its
-penultimate layer as a clip embedding, which other chapters use as an
-evaluator (for example the Fréchet distance of generated audio).
+penultimate layer as a clip embedding, which other chapters use as a judge
+(prompt adherence and the Fréchet distance of generated audio).
 
-- ``ReferenceTagger``: the architecture (log-mel in, tag logits out).
-- ``load_reference_tagger()``: the shipped checkpoint, checked by SHA-256.
-- ``tag_probabilities(model, x)``: probabilities and embeddings for a batch of
+- ``Config``: architecture and training recipe.
+- ``ReferenceTagger`` and ``tagging_loss`` (binary cross-entropy).
+- ``load()``: the shipped checkpoint, checked by SHA-256.
+- ``tag_probabilities(model, x)``: probabilities and embeddings of a batch of
   waveforms (B, T) or log-mels (B, n_mels, frames).
-- ``tag_waveform(model, wave)``: one waveform of any length >= 1 s, averaged
-  over 5 s windows.
-- ``pretrain(out_dir)``: reproduce the checkpoint from the SynthCaps train split.
+- ``tag_waveform(model, wave)``: one waveform of any length of at least
+  ``MIN_SECONDS``, averaged over windows (``musictext.audio.windows``).
+- ``tags_by_group(tags, probs)``: the same probabilities arranged per tag group.
+- ``pretrain(out_dir, cfg)``: reproduce the checkpoint on ``musictext.train.fit``.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["ReferenceTagger", "TAGGER_CHECKPOINT", "TAGGER_SHA256", "load_reference_tagger",
-           "tag_probabilities", "tag_waveform", "TaggerOutput"]
+from ..audio import CLIP_SECONDS, LogMel, windows
+from ..data.vocab import GROUP_OF, TAG_GROUPS, TAGS
+from ..paths import checkpoint_path
 
-TAGGER_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "tagger.safetensors"
-TAGGER_SHA256 = "2fac239b4e0e74a7536a3ea9802eb565c69ae2352c0c92b185797b34be6cfc9a"
+__all__ = ["CHECKPOINT", "SHA256", "MIN_SECONDS", "Config", "ReferenceTagger", "TaggerOutput",
+           "tagging_loss", "load", "pretrain", "tag_probabilities", "tag_waveform", "tags_by_group"]
 
-# Front-end settings (must match musictext.audio.LogMel defaults used for training).
-FRONTEND = {"sample_rate": 16000, "n_fft": 1024, "hop_length": 256, "n_mels": 64,
-            "f_min": 20.0, "f_max": 8000.0, "eps": 1e-5}
-WINDOW_SECONDS = 5.0
-MIN_SECONDS = 1.0
+CHECKPOINT = "tagger"
+SHA256 = "2fac239b4e0e74a7536a3ea9802eb565c69ae2352c0c92b185797b34be6cfc9a"
+MIN_SECONDS = 1.0            # the shortest audio the tagger accepts
+
+
+@dataclass
+class Config:
+    """The reference tagger: architecture, then training recipe."""
+
+    n_tags: int = len(TAGS)
+    stem: int = 8
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    emb_dim: int = 128
+    dropout: float = 0.3
+    epochs: int = 10
+    batch: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    warmup: float = 0.15             # fraction of the steps with a rising learning rate
+    chunk: float = 0.6               # training crops: this fraction of a clip (3 s)
+    seed: int = 0
+    threads: int = 1                 # one thread: the same result on any machine size
+
+    def architecture(self) -> dict:
+        return {"n_tags": self.n_tags, "stem": self.stem, "channels": list(self.channels),
+                "emb_dim": self.emb_dim, "dropout": self.dropout}
 
 
 class ResBlock(nn.Module):
@@ -54,14 +79,15 @@ class ResBlock(nn.Module):
 
 
 class ReferenceTagger(nn.Module):
-    """Short-chunk residual CNN tagger (after Won et al., 2020).
+    """Residual CNN tagger in the style of the short-chunk CNN (Won et al., 2020).
 
     ``forward(logmel)``: (B, n_mels, frames) -> logits (B, n_tags).
     ``embed(logmel)``: (B, n_mels, frames) -> penultimate features (B, emb_dim).
     """
 
-    def __init__(self, n_tags: int = 46, stem: int = 8, channels: tuple[int, ...] = (16, 32, 64, 128),
-                 emb_dim: int = 128, dropout: float = 0.3):
+    def __init__(self, n_tags: int = len(TAGS), stem: int = 8,
+                 channels: tuple[int, ...] = (16, 32, 64, 128), emb_dim: int = 128,
+                 dropout: float = 0.3):
         super().__init__()
         self.config = {"n_tags": n_tags, "stem": stem, "channels": list(channels), "emb_dim": emb_dim,
                        "dropout": dropout}
@@ -88,6 +114,25 @@ class ReferenceTagger(nn.Module):
     def forward(self, logmel: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.embed(logmel)))
 
+    def feature_map(self, logmel: torch.Tensor, blocks: int | None = None) -> torch.Tensor:
+        """The convolutional feature map after the stem and the first ``blocks``
+        residual blocks (all of them by default): (B, n_mels, frames) -> (B, C, F', T').
+
+        ``embed`` pools the full map over frequency and time; a captioner can
+        attend to its frames instead (``.mean(dim=2)``: (B, C, T')), and
+        ``self.blocks[blocks:]`` continues from a partial map (to fine-tune
+        only the top blocks, say)."""
+        n = len(self.blocks)
+        if blocks is not None and not 0 <= blocks <= n:
+            raise ValueError(f"blocks must be between 0 and {n}, got {blocks}")
+        h = self.stem(self.input_norm(logmel.unsqueeze(1)))
+        return self.blocks[:n if blocks is None else blocks](h)
+
+
+def tagging_loss(model: ReferenceTagger, logmel: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of every tag: logmel (B, n_mels, frames), targets (B, n_tags) in {0, 1}."""
+    return F.binary_cross_entropy_with_logits(model(logmel), targets)
+
 
 class TaggerOutput(dict):
     """``{"probabilities": (B, n_tags), "embedding": (B, emb_dim)}`` (also as attributes)."""
@@ -95,15 +140,13 @@ class TaggerOutput(dict):
     __getattr__ = dict.__getitem__
 
 
-_FRONTEND_CACHE: dict = {}
+_FRONTEND: list = []
 
 
-def _frontend():
-    from ..audio import LogMel
-
-    if "m" not in _FRONTEND_CACHE:
-        _FRONTEND_CACHE["m"] = LogMel(**FRONTEND)
-    return _FRONTEND_CACHE["m"]
+def _frontend() -> LogMel:
+    if not _FRONTEND:
+        _FRONTEND.append(LogMel())
+    return _FRONTEND[0]
 
 
 @torch.no_grad()
@@ -111,18 +154,18 @@ def tag_probabilities(model: ReferenceTagger, x: torch.Tensor, batch_size: int =
     """Tag probabilities and penultimate-layer embeddings for a batch.
 
     ``x`` is either waveforms (B, T) at 16 kHz or log-mels (B, n_mels, frames)
-    from ``musictext.audio.LogMel`` with the defaults. Returns a ``TaggerOutput``
-    with ``probabilities`` (B, n_tags) and ``embedding`` (B, emb_dim).
+    from ``musictext.audio.LogMel`` with its defaults. Returns a
+    ``TaggerOutput`` with ``probabilities`` (B, n_tags) and ``embedding``
+    (B, emb_dim).
     """
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(x)
-    x = x.float()
+    x = torch.as_tensor(x).float()
     if x.ndim == 1:
         x = x.unsqueeze(0)
     if x.ndim == 2:
         x = _frontend()(x)
-    if x.ndim != 3 or x.shape[1] != FRONTEND["n_mels"]:
-        raise ValueError(f"expected waveforms (B, T) or log-mels (B, {FRONTEND['n_mels']}, frames), "
+    n_mels = _frontend().n_mels
+    if x.ndim != 3 or x.shape[1] != n_mels:
+        raise ValueError(f"expected waveforms (B, T) or log-mels (B, {n_mels}, frames), "
                          f"got shape {tuple(x.shape)}")
     was_training = model.training
     model.eval()
@@ -135,47 +178,33 @@ def tag_probabilities(model: ReferenceTagger, x: torch.Tensor, batch_size: int =
     return TaggerOutput(probabilities=torch.cat(probs), embedding=torch.cat(embs))
 
 
-def windows(wave: torch.Tensor, sample_rate: int = 16000, seconds: float = WINDOW_SECONDS,
-            min_seconds: float = MIN_SECONDS) -> torch.Tensor:
-    """Cut a mono waveform (T,) into 5 s windows (W, window) for the tagger:
-    shorter clips are zero-padded, longer ones split with 50% overlap (the last
-    window is aligned to the end). Clips shorter than ``min_seconds`` are refused."""
-    from ..audio import AudioError, pad_or_trim
-
-    n = int(round(seconds * sample_rate))
-    if wave.ndim != 1:
-        raise AudioError(f"expected a mono waveform (T,), got shape {tuple(wave.shape)}")
-    if wave.numel() < int(round(min_seconds * sample_rate)):
-        raise AudioError(f"the clip is {wave.numel() / sample_rate:.2f} s long; the tagger needs at "
-                         f"least {min_seconds:.1f} s")
-    if wave.numel() <= n:
-        return pad_or_trim(wave, n).unsqueeze(0)
-    hop = n // 2
-    starts = list(range(0, wave.numel() - n + 1, hop))
-    if starts[-1] + n < wave.numel():
-        starts.append(wave.numel() - n)
-    return torch.stack([wave[s:s + n] for s in starts])
-
-
 @torch.no_grad()
 def tag_waveform(model: ReferenceTagger, wave: torch.Tensor) -> torch.Tensor:
-    """Tag probabilities (n_tags,) for one 16 kHz mono waveform of any length
-    >= 1 s: the mean over 5 s windows."""
-    return tag_probabilities(model, windows(wave))["probabilities"].mean(dim=0)
+    """Tag probabilities (n_tags,) for one 16 kHz mono waveform of at least
+    ``MIN_SECONDS``: the mean over its windows."""
+    return tag_probabilities(model, windows(wave, min_seconds=MIN_SECONDS))["probabilities"].mean(dim=0)
 
 
-def load_reference_tagger(path: str | os.PathLike | None = None, sha256: str | None = TAGGER_SHA256
-                          ) -> ReferenceTagger:
+def tags_by_group(tags: list[str], probs) -> dict[str, list[tuple[str, float]]]:
+    """Probabilities (n_tags,) over ``tags`` -> {group: [(tag, probability), ...]},
+    the groups in the vocabulary's order and each group's tags best first."""
+    out: dict[str, list[tuple[str, float]]] = {g: [] for g in TAG_GROUPS}
+    for tag, p in zip(tags, [float(v) for v in probs]):
+        out[GROUP_OF[tag]].append((tag, p))
+    return {g: sorted(rows, key=lambda r: -r[1]) for g, rows in out.items() if rows}
+
+
+def load(path: str | os.PathLike | None = None, sha256: str | None = SHA256) -> ReferenceTagger:
     """The shipped reference tagger in eval mode.
 
-    The checkpoint's SHA-256 must equal ``TAGGER_SHA256`` (pass ``sha256=None``
-    to load a checkpoint you trained yourself with ``pretrain``). The tag list
-    and front-end settings are in ``model.tags`` and ``model.frontend``.
+    The checkpoint's SHA-256 must equal ``SHA256`` (pass ``sha256=None`` to
+    load one you trained yourself with ``pretrain``). The tag list and
+    front-end settings are in ``model.tags`` and ``model.frontend``.
     """
     from ..train import load_checkpoint, verified_checkpoint_config
 
-    path = Path(path) if path is not None else TAGGER_CHECKPOINT
-    cfg, _ = verified_checkpoint_config(path, sha256, "tagger")
+    path = Path(path) if path is not None else checkpoint_path(CHECKPOINT)
+    cfg, _ = verified_checkpoint_config(path, sha256, CHECKPOINT)
     model = ReferenceTagger(**cfg["model"])
     load_checkpoint(model, path)
     model.tags = list(cfg["tags"])
@@ -183,64 +212,44 @@ def load_reference_tagger(path: str | os.PathLike | None = None, sha256: str | N
     return model.eval()
 
 
-def pretrain(out_dir: str | os.PathLike, epochs: int = 10, seed: int = 0, root=None,
+def pretrain(out_dir: str | os.PathLike, cfg: Config | None = None, root=None,
              verbose: bool = True) -> Path:
     """Train the reference tagger on the SynthCaps train split and write
-    ``out_dir/tagger.safetensors`` (weights plus a config with the tag list and
-    front-end settings as metadata). Runs on one thread, so the result is the
-    same for a given seed whatever the number of cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread: the same result on any machine size, and no idle spinning
-    try:
-        return _pretrain(out_dir, epochs, seed, root, verbose)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _pretrain(out_dir, epochs: int, seed: int, root, verbose: bool) -> Path:
-    import numpy as np
-
-    from ..data import TAGS, SynthCaps, ensure_dataset
+    ``out_dir/tagger.safetensors`` (weights, plus the tag list and front-end
+    settings as metadata). Each step trains on random ``cfg.chunk`` crops."""
+    from ..data import SynthCaps, ensure_dataset
     from ..metrics import tagging_scores
-    from ..train import Progress, save_checkpoint, seed_everything
+    from ..train import fit, save_checkpoint, seed_everything
 
-    root = root or ensure_dataset()
-    train = SynthCaps(root, "train")
-    valid = SynthCaps(root, "valid")
-    g = seed_everything(seed)
-    model = ReferenceTagger(n_tags=len(TAGS))
+    cfg = cfg or Config()
+    root = Path(root or ensure_dataset())
+    train, valid = SynthCaps(root, "train"), SynthCaps(root, "valid")
+    g = seed_everything(cfg.seed)
+    model = ReferenceTagger(**cfg.architecture())
     x, y = train.logmel, train.targets            # (N, n_mels, frames), (N, n_tags)
-    chunk = int(x.shape[-1] * 0.6)                 # short chunks (3 s) for training
-    batch = 32
-    steps_per_epoch = (len(x) + batch - 1) // batch
-    total = epochs * steps_per_epoch
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=total, pct_start=0.15)
-    prog = Progress(total, every=steps_per_epoch, prefix="step ")
-    step, losses = 0, []
-    for ep in range(epochs):
-        model.train()
-        perm = torch.randperm(len(x), generator=g)
-        for i in range(0, len(x), batch):
-            idx = perm[i:i + batch]
-            off = torch.randint(0, x.shape[-1] - chunk + 1, (1,), generator=g).item()
-            logits = model(x[idx, :, off:off + chunk])
-            loss = F.binary_cross_entropy_with_logits(logits, y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            losses.append(loss.item())
-            if verbose:
-                prog(step, epoch=ep + 1, loss=float(np.mean(losses[-steps_per_epoch:])))
-    model.eval()
+    chunk = int(x.shape[-1] * cfg.chunk)
+    per_epoch = -(-len(x) // cfg.batch)
+    order: list = []
+
+    def batches(step: int, g: torch.Generator):
+        if (step - 1) % per_epoch == 0:           # a new epoch: a new order of the clips
+            order[:] = [torch.randperm(len(x), generator=g)]
+        i = (step - 1) % per_epoch * cfg.batch
+        idx = order[0][i:i + cfg.batch]
+        off = torch.randint(0, x.shape[-1] - chunk + 1, (1,), generator=g).item()
+        return x[idx, :, off:off + chunk], y[idx]
+
+    done = fit(model, lambda m, b: tagging_loss(m, *b), batches, cfg.epochs * per_epoch, lr=cfg.lr,
+               weight_decay=cfg.weight_decay, warmup=cfg.warmup, clip_grad=None, generator=g,
+               threads=cfg.threads, fused=False, log_every=per_epoch if verbose else 0)
+    model = done.model
     if verbose:
         s = tagging_scores(valid.targets, tag_probabilities(model, valid.logmel)["probabilities"], TAGS)
         print(f"valid macro ROC-AUC {s['roc_auc']:.4f}  PR-AUC {s['pr_auc']:.4f}", flush=True)
-    config = {"model": model.config, "tags": list(TAGS), "frontend": FRONTEND,
-              "window_seconds": WINDOW_SECONDS, "min_seconds": MIN_SECONDS,
-              "trained_on": "SynthCaps train split (synthcaps-v1-n2000-s0)", "epochs": epochs, "seed": seed}
-    out = Path(out_dir) / "tagger.safetensors"
+    config = {"model": model.config, "tags": list(TAGS), "frontend": _frontend().settings(),
+              "window_seconds": CLIP_SECONDS, "min_seconds": MIN_SECONDS,
+              "trained_on": f"SynthCaps train split ({root.name})", "epochs": cfg.epochs,
+              "seed": cfg.seed}
+    out = Path(out_dir) / f"{CHECKPOINT}.safetensors"
     save_checkpoint(model, out, config)
     return out
