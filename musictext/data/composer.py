@@ -225,13 +225,16 @@ def compose(style_name: str, rng: np.random.Generator, seconds: float = 5.0,
         idx = int(beat // beats_per_chord) % len(progression)
         return progression[idx]
 
+    def chords(center: int):
+        """(first beat, root pitch placed near ``center``, chord shape) of each chord."""
+        for b0 in range(0, n_beats, beats_per_chord):
+            root, quality = chord_at(b0)
+            yield b0, _place(center, (tonic + root) % 12), CHORD_SHAPES[quality]
+
     # ---- harmony
     harm = pretty_midi.Instrument(program=PROGRAM_OF[harmony_name], name=harmony_name)
     comp_style = st.comping[int(rng.integers(0, len(st.comping)))]
-    for b0 in range(0, n_beats, beats_per_chord):
-        root, quality = chord_at(b0)
-        root_pitch = _place(55, (tonic + root) % 12)
-        shape = CHORD_SHAPES[quality]
+    for b0, root_pitch, shape in chords(55):
         pitches = [root_pitch + s for s in shape]
         span = beats_per_chord
         v = base_vel * 0.8
@@ -290,10 +293,7 @@ def compose(style_name: str, rng: np.random.Generator, seconds: float = 5.0,
     if bass_name:
         bass = pretty_midi.Instrument(program=PROGRAM_OF[bass_name], name=bass_name)
         line = st.bass_line[int(rng.integers(0, len(st.bass_line)))]
-        for b0 in range(0, n_beats, beats_per_chord):
-            root, quality = chord_at(b0)
-            r = _place(40, (tonic + root) % 12)
-            shape = CHORD_SHAPES[quality]
+        for b0, r, shape in chords(40):
             v = base_vel * 0.9
             if line == "eighths":
                 for i in range(beats_per_chord * 2):
