@@ -5,7 +5,7 @@ name. Prints each checkpoint's SHA-256.
 
 Examples:
   python -m musictext.pretrain tagger             # the reference tagger, a few minutes
-  python -m musictext.pretrain generator --out ckpt   # the generator, about 45 minutes
+  python -m musictext.pretrain generator --out ckpt   # the generator, about an hour
 """
 from __future__ import annotations
 
