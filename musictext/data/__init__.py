@@ -4,8 +4,10 @@ from .build import (CLIP_SECONDS, DATASET_NAME, DEFAULT_CLIPS, DEFAULT_SEED, bui
 from .captions import (CAPTION_PARAPHRASE, CAPTION_SENTENCE, CAPTION_TAG_LIST, heldout_caption, make_captions,
                        tags_in_text)
 from .composer import STYLE_NAMES, STYLES, compose
-from .datasets import (AudioFolder, PublicCaptions, SynthCaps, collate, list_audio_files, multi_hot,
+from .datasets import (AudioFolder, CaptionSet, PublicCaptions, SynthCaps, collate, list_audio_files, multi_hot,
                        read_manifest)
+from .real import (DATASET_ENV, RealCaptions, open_splits, read_caption_folder, read_lp_musiccaps,
+                   read_musiccaps, read_song_describer)
 from .render import render_midi, soundfont_path
 from .vocab import (GROUP_OF, HELDOUT_TAG_NAMES, HELDOUT_WORDS, INSTRUMENTS, PROGRAM_OF, TAG_GROUPS, TAGS,
                     TRAIN_WORDS, heldout_vocabulary)

@@ -7,7 +7,6 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -63,28 +62,32 @@ def _load_features(root: Path, recs: list[dict], frontend: LogMel) -> torch.Tens
     return x
 
 
-class SynthCaps(Dataset):
-    """The built-in music-caption set.
+class CaptionSet(Dataset):
+    """Clips with captions and tags, in the record shape every chapter reads.
 
     Each item is a dict with ``id``, ``audio`` (waveform (T,) at 16 kHz) or
     ``logmel`` (n_mels, frames) when ``features="logmel"``, ``tags`` (the tag
     names, as in every loader), ``targets`` (their multi-hot vector (n_tags,)
     over ``vocab``), ``captions`` (list of str) and ``index``.
-    Log-mel features are computed once and cached beside the data.
+    ``records`` holds the full record of each clip. Subclasses say where the
+    records come from (``SynthCaps``, or a real set through
+    ``musictext.data.open_splits``).
     """
 
-    def __init__(self, root: str | os.PathLike, split: str | None = "train", features: str = "logmel",
-                 frontend: LogMel | None = None, vocab: list[str] = TAGS):
+    def __init__(self, records: list[dict], audio_root: str | os.PathLike, split: str | None,
+                 features: str = "logmel", frontend: LogMel | None = None, vocab: list[str] = TAGS):
         if features not in ("logmel", "wave"):
             raise ValueError(f"features must be 'logmel' or 'wave', got {features!r}")
-        self.root = Path(root)
-        self.records = read_manifest(self.root, split)
-        if not self.records:
-            raise ValueError(f"split {split!r} of '{root}' is empty")
+        if not records:
+            raise ValueError(f"split {split!r} of '{audio_root}' is empty")
+        self.root, self.records = Path(audio_root), records
         self.split, self.features, self.vocab = split, features, list(vocab)
         self.frontend = frontend or LogMel()
         self.targets = torch.stack([multi_hot(r["tags"], self.vocab) for r in self.records])
-        self._mel = _load_features(self.root, self.records, self.frontend) if features == "logmel" else None
+        self._mel = self._features() if features == "logmel" else None
+
+    def _features(self) -> torch.Tensor:
+        return _load_features(self.root, self.records, self.frontend)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -93,7 +96,7 @@ class SynthCaps(Dataset):
     def logmel(self) -> torch.Tensor:
         """All log-mel features as one tensor (N, n_mels, frames)."""
         if self._mel is None:
-            self._mel = _load_features(self.root, self.records, self.frontend)
+            self._mel = self._features()
         return self._mel
 
     def wave(self, i: int) -> torch.Tensor:
@@ -108,6 +111,19 @@ class SynthCaps(Dataset):
         else:
             item["audio"] = self.wave(i)
         return item
+
+
+class SynthCaps(CaptionSet):
+    """The built-in music-caption set, read from a built folder's
+    ``manifest.jsonl`` (see ``CaptionSet`` for the items). Log-mel features
+    are computed once and cached beside the data."""
+
+    def __init__(self, root: str | os.PathLike, split: str | None = "train", features: str = "logmel",
+                 frontend: LogMel | None = None, vocab: list[str] = TAGS):
+        records = read_manifest(root, split)
+        if not records:
+            raise ValueError(f"split {split!r} of '{root}' is empty")
+        super().__init__(records, root, split, features, frontend, vocab)
 
 
 def collate(batch: list[dict]) -> dict:
