@@ -9,6 +9,12 @@ A folder built by ``python -m musictext data build`` (it has a
 ``manifest.jsonl``) is indexed by its clip ids and knows each clip's tags; any
 other folder is searched recursively for audio files.
 
+Any model with ``embed_text`` and ``embed_audio`` can index a folder, e.g.
+pretrained CLAP (``musictext.pretrained.load_clap()``). A model that names
+itself with an ``index_id`` (the pretrained ones do) gets a cache file of its
+own, ``.musictext-index-<hash of index_id>.npz``, so the indexes of different
+models never mix and switching models does not re-embed.
+
 >>> index = SearchIndex.build("my_music/")
 >>> index.search("calm solo piano", top=5)      # [{"path", "score"}, ...]
 """
@@ -46,10 +52,21 @@ def top_matches(embeddings: torch.Tensor, query: torch.Tensor, top: int) -> list
     return list(zip(best.indices.tolist(), best.values.tolist()))
 
 
-def _fallback_cache(folder: Path) -> Path:
+def _fallback_cache(folder: Path, index_id: str | None = None) -> Path:
     base = cache_root()
     h = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
-    return base / "search-index" / f"{h}.npz"
+    return base / "search-index" / (f"{h}.npz" if index_id is None else f"{h}-{_short_hash(index_id)}.npz")
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _model_id(model) -> str:
+    """What a search-index cache records as its model: the model's ``index_id``
+    (pretrained models), else its checkpoint's SHA-256 (the book's joint model),
+    else "custom" (not cached)."""
+    return getattr(model, "index_id", None) or getattr(model, "checkpoint_sha256", None) or "custom"
 
 
 @dataclass
@@ -88,9 +105,12 @@ class SearchIndex:
 
     # -- cache --------------------------------------------------------------------------
     @staticmethod
-    def cache_path(folder: Path) -> Path:
-        """Where the index of ``folder`` is cached: inside it if writable, else in the cache dir."""
-        return folder / INDEX_FILE if os.access(folder, os.W_OK) else _fallback_cache(folder)
+    def cache_path(folder: Path, index_id: str | None = None) -> Path:
+        """Where the index of ``folder`` is cached: inside it if writable, else in the cache
+        dir. The book's joint model uses ``INDEX_FILE``; a model with an ``index_id``
+        gets a file of its own."""
+        name = INDEX_FILE if index_id is None else f".musictext-index-{_short_hash(index_id)}.npz"
+        return folder / name if os.access(folder, os.W_OK) else _fallback_cache(folder, index_id)
 
     @staticmethod
     def _read_cache(path: Path, model_id: str) -> dict[tuple, np.ndarray]:
@@ -136,13 +156,16 @@ class SearchIndex:
         folder = Path(folder)
         items = cls.discover(folder)
         model = model or retrieval.load()
-        model_id = getattr(model, "checkpoint_sha256", None) or "custom"
+        mid = _model_id(model)
         keys = [(it["path"], *_fingerprint(folder / it["path"])) for it in items]
-        cpath = cls.cache_path(folder)
-        cached = cls._read_cache(cpath, model_id) if use_cache and model_id != "custom" else {}
+        cpath = cls.cache_path(folder, getattr(model, "index_id", None))
+        cached = cls._read_cache(cpath, mid) if use_cache and mid != "custom" else {}
         todo = [i for i, k in enumerate(keys) if k not in cached]
         new: dict[int, np.ndarray] = {}
         skipped: list[str] = []
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc="embedding", unit="file", disable=None, leave=False)
         for s in range(0, len(todo), batch_files):
             waves, idx = [], []
             for i in todo[s:s + batch_files]:
@@ -157,13 +180,15 @@ class SearchIndex:
                 waves = [w[:int(MAX_INPUT_SECONDS * SAMPLE_RATE)] for w in waves]
                 emb = model.embed_audio(waves).numpy()
                 new.update(zip(idx, emb))
+            bar.update(len(todo[s:s + batch_files]))
+        bar.close()
         keep = [i for i in range(len(items)) if keys[i] in cached or i in new]
         if not keep:
             raise AudioError(f"none of the {len(items)} audio files in '{folder}' could be read")
         emb = np.stack([cached[keys[i]] if keys[i] in cached else new[i] for i in keep])
-        if todo and model_id != "custom" and use_cache:
+        if todo and mid != "custom" and use_cache:
             try:
-                cls._write_cache(cpath, model_id, [keys[i] for i in keep], emb)
+                cls._write_cache(cpath, mid, [keys[i] for i in keep], emb)
             except OSError:
                 pass  # a cache that cannot be written only costs time
         stats = {"clips": len(keep), "embedded": len(new), "from_cache": len(keep) - len(new),

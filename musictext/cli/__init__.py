@@ -63,6 +63,19 @@ def print_json(rows: list[dict]) -> None:
     print(json.dumps(list(rows), indent=1, ensure_ascii=False))
 
 
+def add_model_flags(parser, name: str, book: str, pretrained: str) -> None:
+    """Add ``--model {book,NAME}`` (default book) and ``--weights PATH_OR_HUB_ID`` to a
+    command's parser; ``book`` and ``pretrained`` say what each choice does."""
+    from ..pretrained import DEFAULT_CLAP, DEFAULT_MUSICGEN
+
+    default = {"clap": DEFAULT_CLAP, "musicgen": DEFAULT_MUSICGEN}[name]
+    parser.add_argument("--model", choices=["book", name], default="book",
+                        help=f"book: {book} (default); {name}: {pretrained}")
+    parser.add_argument("--weights", metavar="PATH_OR_HUB_ID", default=None,
+                        help=f"with --model {name}: a folder made by save_pretrained or a hub id "
+                             f"(default {default})")
+
+
 def positive_int(name: str, value: int) -> int:
     if value < 1:
         raise CommandError(f"{name} must be at least 1, got {value}")
