@@ -69,6 +69,17 @@ def retrieval_scores(sim, relevant=None, ks=(1, 5, 10)) -> dict:
         queries with a relevant item in the top K; the rank of a query is the
         1-based position of its first relevant item; mAP@10 averages precision
         at each relevant hit within the top 10, divided by min(#relevant, 10).
+        Tied similarities rank the lower item index first.
+
+    Against torchmetrics (tests/test_metrics_crosscheck.py): R@K is
+    ``RetrievalHitRate(top_k=K)`` and mean(1 / ranks) is ``RetrievalMRR``. With
+    one relevant item per query R@K is also ``RetrievalRecall(top_k=K)`` and
+    mAP@10 ``RetrievalMAP(top_k=10)``; with several, RetrievalRecall is the share
+    of a query's relevant items found (lower), and RetrievalMAP divides by the
+    relevant items found in the top 10 instead of min(#relevant, 10) (higher).
+    torchmetrics 1.9's MAP, MRR and recall also count an item scored <= 0 as not
+    relevant, so compare on similarities shifted above 0 (these scores depend
+    on the order only).
     """
     s = _np(sim).astype(np.float64)
     if s.ndim != 2:
@@ -184,6 +195,8 @@ def caption_tag_f1(predictions: list[str], true_tags: list[list[str]]) -> dict:
 # Text normalisation shared by BLEU, ROUGE-L, CIDEr-D and METEOR: lower-case,
 # punctuation dropped, split on whitespace (close to the PTB tokenisation the
 # COCO caption toolkit applies before scoring, but with no external tool).
+# tests/test_metrics_crosscheck.py feeds these same tokens, joined by spaces, to
+# pycocoevalcap, sacrebleu, rouge-score and NLTK and compares the numbers.
 import math  # noqa: E402
 import re  # noqa: E402
 
@@ -192,7 +205,16 @@ _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 def caption_tokens(text: str) -> list[str]:
     """Lower-cased word tokens of a caption, punctuation removed
-    ("Hip-hop, loud." -> ["hip", "hop", "loud"])."""
+    ("Hip-hop, loud." -> ["hip", "hop", "loud"]).
+
+    A token is a run of ASCII letters and digits, optionally followed by an
+    apostrophe and letters. These are the tokens of rouge-score's tokenizer
+    (Lin's ROUGE: every other character separates), except that an apostrophe
+    suffix stays on its word: "it's" is one token here, "it" and "s" there.
+    It is not the Java PTB tokenizer the COCO toolkit runs, which, for one,
+    splits "it's" into "it" and "'s" and keeps hyphenated words whole, so
+    scores on such text can differ slightly from published toolkit numbers.
+    """
     if not isinstance(text, str):
         raise TypeError(f"expected a caption string, got {type(text).__name__}")
     return _WORD_RE.findall(text.lower())
@@ -235,7 +257,19 @@ def bleu(preds: list[str], refs: list[list[str]], n: int = 4) -> dict:
     BP = 1 if c > r else exp(1 - r / c) (c: total candidate length, r: sum of the
     reference lengths closest to each candidate's length, the shorter on ties).
 
-    Returns {"bleu1": ..., ..., f"bleu{n}": ...}.
+    Returns {"bleu1": ..., ..., f"bleu{n}": ...}, each in [0, 1].
+
+    On ``caption_tokens`` joined by spaces this is the COCO caption toolkit's
+    Bleu (pycocoevalcap, "closest" reference length) and sacrebleu's corpus BLEU
+    with ``tokenize="none", smooth_method="none"`` (which reports x100), to
+    rounding. Where the corpus has no matching k-gram, BLEU-k (and every higher
+    order) is exactly 0; the toolkit's p_k = (matches + 1e-15) / (k-grams + 1e-9)
+    leaves a small positive number instead: below (1e-15)^(1/k) (< 2e-4), or
+    (1e-6)^(1/k) (up to 0.03 for BLEU-4) when the captions are shorter than k
+    words. Not sacrebleu's default signature: its 13a tokenizer keeps
+    punctuation as tokens and is case-sensitive, and its default "exp" smoothing
+    scores empty orders above 0. Sentence BLEU is this function on one caption
+    (no smoothing, so often 0 at the higher orders).
     """
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
@@ -278,7 +312,15 @@ def rouge_l(preds: list[str], refs: list[list[str]], beta: float = 1.2) -> float
 
     For each caption: P = max_r LCS(c, r) / |c|, R = max_r LCS(c, r) / |r| over its
     references r, F = (1 + beta^2) P R / (R + beta^2 P); the corpus score is the
-    mean F."""
+    mean F.
+
+    Equal to pycocoevalcap's Rouge (beta 1.2) on ``caption_tokens`` joined by
+    spaces. P and R are each the best over the references, possibly from two
+    different ones, as in the toolkit. Google's rouge-score reports F1 (beta 1)
+    for one reference and, over several, keeps the reference with the best F1:
+    with ``beta=1.0`` and one reference the two agree; with several this score
+    is greater or equal. A caption with no tokens scores 0.
+    """
     hyps, refss = _check_caption_pairs(preds, refs)
     scores = []
     for h, rs in zip(hyps, refss):
@@ -306,6 +348,14 @@ def cider_d(preds: list[str], refs: list[list[str]], n: int = 4, sigma: float = 
     (Gaussian length penalty on the word counts l, candidate counts clipped at
     the reference's), CIDEr-D(c) = 10 / n * sum_k mean_r s_k(c, r), and the
     corpus score is the mean over candidates.
+
+    Equal to pycocoevalcap's Cider (n = 4, sigma = 6) on ``caption_tokens``
+    joined by spaces. Like it, the score depends on the corpus: the document
+    frequencies come from the references of the captions scored together, so a
+    caption scores differently inside another test set, and a corpus of one
+    caption scores 0 (log(N / df) = log(1 / 1)). The toolkit measures the length
+    in the penalty as the number of bigrams (words - 1); the difference of two
+    lengths is the same except when one side has no words, where s_k is 0 anyway.
     """
     hyps, refss = _check_caption_pairs(preds, refs)
     counts = [[_ngrams_all(x, n) for x in rs] for rs in refss]
@@ -365,6 +415,12 @@ def meteor_exact(preds: list[str], refs: list[list[str]], alpha: float = 0.9, be
     where chunks is the number of runs of matches that are adjacent and in the
     same order in both sentences. A candidate takes its best reference; the
     corpus score is the mean.
+
+    The greedy alignment is not METEOR's search for the alignment with fewest
+    chunks. NLTK's ``meteor_score`` with stemming and WordNet switched off is
+    the same exact stage but aligns a repeated word from the right (its last
+    copy first): it gives these numbers on both sentences reversed, and on the
+    sentences as written whenever no word repeats.
     """
     hyps, refss = _check_caption_pairs(preds, refs)
     scores = []
