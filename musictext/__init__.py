@@ -1,9 +1,10 @@
 """musictext: the helper package of the book "Connecting Music Audio and Natural Language".
 
-Rooms: ``musictext.data`` (SynthCaps: composer, renderer, captions, loaders),
-``audio`` (I/O, log-mel, players), ``text`` (tokenizers, sentence encoder),
-``metrics``, ``train``, ``plot``, ``models`` (reference models shared by
-chapters and the command line).
+Rooms: ``musictext.data`` (SynthCaps: composer, renderer, captions, loaders;
+``data.real`` reads real caption sets behind ``open_splits``), ``audio`` (I/O,
+log-mel, players), ``text`` (tokenizers, sentence encoder), ``metrics``,
+``train``, ``plot``, ``models`` (reference models shared by chapters and the
+command line), ``pretrained`` (CLAP and MusicGen through ``transformers``).
 """
 from __future__ import annotations
 

@@ -240,3 +240,18 @@ def test_a_split_with_no_clips_is_an_error(tmp_path):
     (tmp_path / "captions.csv").write_text("path,caption,split\na.wav,calm piano,train\n")
     with pytest.raises(ValueError, match="has no valid clips"):
         open_splits(f"folder:{tmp_path}")
+
+
+def test_synthcaps_is_the_default_and_names_itself(tiny16, monkeypatch):
+    """The notebooks' guards check their bars only when ``name == "synthcaps"``:
+    the built-in set must say so, and a real set must not."""
+    monkeypatch.setenv("MUSICTEXT_DATA", str(tiny16))
+    splits = open_splits(splits=("train", "test"))
+    assert [type(ds).__name__ for ds in splits] == ["SynthCaps", "SynthCaps"]
+    assert all(ds.name == "synthcaps" for ds in splits)
+    assert open_splits(f"synthcaps:{tiny16}", splits=("test",))[0].records == splits[1].records
+
+
+def test_real_sets_name_themselves(tmp_path):
+    root = write_caption_folder(tmp_path, clips=24)
+    assert {ds.name for ds in open_splits(f"folder:{root}")} == {"folder"}

@@ -71,8 +71,11 @@ class CaptionSet(Dataset):
     over ``vocab``), ``captions`` (list of str) and ``index``.
     ``records`` holds the full record of each clip. Subclasses say where the
     records come from (``SynthCaps``, or a real set through
-    ``musictext.data.open_splits``).
+    ``musictext.data.open_splits``); ``name`` says which set it is
+    (``"synthcaps"``, or the name of a real set such as ``"song-describer"``).
     """
+
+    name = "custom"
 
     def __init__(self, records: list[dict], audio_root: str | os.PathLike, split: str | None,
                  features: str = "logmel", frontend: LogMel | None = None, vocab: list[str] = TAGS):
@@ -117,6 +120,8 @@ class SynthCaps(CaptionSet):
     """The built-in music-caption set, read from a built folder's
     ``manifest.jsonl`` (see ``CaptionSet`` for the items). Log-mel features
     are computed once and cached beside the data."""
+
+    name = "synthcaps"
 
     def __init__(self, root: str | os.PathLike, split: str | None = "train", features: str = "logmel",
                  frontend: LogMel | None = None, vocab: list[str] = TAGS):
