@@ -125,10 +125,7 @@ class SynthCaps(CaptionSet):
 
     def __init__(self, root: str | os.PathLike, split: str | None = "train", features: str = "logmel",
                  frontend: LogMel | None = None, vocab: list[str] = TAGS):
-        records = read_manifest(root, split)
-        if not records:
-            raise ValueError(f"split {split!r} of '{root}' is empty")
-        super().__init__(records, root, split, features, frontend, vocab)
+        super().__init__(read_manifest(root, split), root, split, features, frontend, vocab)
 
 
 def collate(batch: list[dict]) -> dict:

@@ -290,7 +290,7 @@ def _window_features(root: Path, records: list[dict], frontend: LogMel, seconds:
     from tqdm.auto import tqdm
 
     files = [root / r["audio"] for r in records]
-    stats = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    stats = [(str(p.resolve()), st.st_size, st.st_mtime_ns) for p, st in ((p, p.stat()) for p in files)]
     key = json.dumps([frontend.settings(), seconds, stats])
     path = cache_root() / "features" / f"real-{hashlib.sha256(key.encode()).hexdigest()[:16]}.safetensors"
     if path.exists():
