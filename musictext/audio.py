@@ -58,6 +58,18 @@ def validate_waveform(x, sample_rate: int | None = None, min_seconds: float = 0.
     return x
 
 
+def waveform_list(x, expected: str) -> list[torch.Tensor]:
+    """A waveform (T,), a batch (N, T) or a list of waveforms -> a list of checked
+    (T,) tensors; anything else is an AudioError saying ``expected``."""
+    if isinstance(x, torch.Tensor) and x.ndim == 1:
+        x = [x]
+    elif isinstance(x, torch.Tensor) and x.ndim == 2:
+        x = list(x)
+    if not isinstance(x, (list, tuple)) or len(x) == 0:
+        raise AudioError(f"expected {expected}")
+    return [validate_waveform(w) for w in x]
+
+
 def to_mono(x: np.ndarray) -> np.ndarray:
     """(T,) or (T, C) -> (T,) by averaging channels."""
     return x if x.ndim == 1 else x.mean(axis=1)

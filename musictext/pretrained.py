@@ -191,21 +191,6 @@ def _weights_id(kind: str, source: str, config, local: bool) -> str:
     return f"{kind}:{source}@{commit or getattr(config, '_commit_hash', None) or 'unknown'}"
 
 
-def _waveforms(x) -> list:
-    """A waveform (T,), a batch (N, T) or a list of waveforms -> list of checked (T,) tensors."""
-    import torch
-
-    from .audio import AudioError, validate_waveform
-
-    if isinstance(x, torch.Tensor) and x.ndim == 1:
-        x = [x]
-    elif isinstance(x, torch.Tensor) and x.ndim == 2:
-        x = list(x)
-    if not isinstance(x, (list, tuple)) or len(x) == 0:
-        raise AudioError("expected a 16 kHz waveform (T,), a batch (N, T) or a non-empty list of waveforms")
-    return [validate_waveform(w) for w in x]
-
-
 # ---- CLAP ----------------------------------------------------------------------------------
 class PretrainedClap:
     """A ``transformers`` CLAP model behind the interface of the book's joint embedding.
@@ -258,7 +243,9 @@ class PretrainedClap:
 
         from .audio import SAMPLE_RATE, resample, windows
 
-        waves = _waveforms(x)
+        from .audio import waveform_list
+
+        waves = waveform_list(x, "a 16 kHz waveform (T,), a batch (N, T) or a non-empty list of waveforms")
         n_win = round(self.window_seconds * SAMPLE_RATE)
         pieces, owner = [], []
         for i, w in enumerate(waves):

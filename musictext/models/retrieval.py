@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..audio import AudioError, LogMel, validate_waveform, windows
+from ..audio import AudioError, LogMel, waveform_list, windows
 from ..paths import checkpoint_path
 
 __all__ = ["CHECKPOINT", "SHA256", "MAX_LOGIT_SCALE", "Config", "JointAudioTower", "ReferenceJoint",
@@ -176,15 +176,9 @@ class ReferenceJoint(nn.Module):
                                      f"got {tuple(x.shape)}")
                 return torch.cat([self.audio_from_logmel(x[i:i + batch_size].float())
                                   for i in range(0, len(x), batch_size)])
-            if isinstance(x, torch.Tensor) and x.ndim == 1:
-                x = [x]
-            elif isinstance(x, torch.Tensor) and x.ndim == 2:
-                x = list(x)
-            if not isinstance(x, (list, tuple)) or len(x) == 0:
-                raise AudioError("expected a log-mel batch, a waveform batch or a non-empty list of waveforms")
+            waves = waveform_list(x, "a log-mel batch, a waveform batch or a non-empty list of waveforms")
             wins, owner = [], []
-            for i, w in enumerate(x):
-                w = validate_waveform(w)
+            for i, w in enumerate(waves):
                 ws = windows(w, self.config["window_seconds"])
                 wins.append(ws)
                 owner += [i] * len(ws)
