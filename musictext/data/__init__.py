@@ -8,7 +8,8 @@ from .datasets import (AudioFolder, CaptionSet, PublicCaptions, SynthCaps, colla
                        read_manifest)
 from .real import (DATASET_ENV, RealCaptions, open_splits, read_caption_folder, read_lp_musiccaps,
                    read_musiccaps, read_song_describer)
-from .render import render_midi, soundfont_path
+from .render import HELDOUT_SOUNDFONT, SOUNDFONTS, TRAIN_SOUNDFONTS, render_midi, soundfont_path
+from .shifted import bach_chorales, chorale_clips, shifted_split
 from .vocab import (GROUP_OF, HELDOUT_TAG_NAMES, HELDOUT_WORDS, INSTRUMENTS, PROGRAM_OF, TAG_GROUPS, TAGS,
                     TRAIN_WORDS, heldout_vocabulary)
 

@@ -17,7 +17,8 @@ from ..paths import cache_root, display_path
 from .captions import heldout_caption, make_captions
 from .composer import STYLE_NAMES, compose
 from ..audio import CLIP_SECONDS, SAMPLE_RATE
-from .render import midi_bytes, render_midi
+from .effects import detune, draw_effects
+from .render import DEFAULT_SOUNDFONT, TRAIN_SOUNDFONTS, midi_bytes, render_midi
 
 DATASET_NAME = "SynthCaps"
 DATASET_VERSION = 1
@@ -27,11 +28,14 @@ SPLITS = {"train": 0.7, "valid": 0.1, "test": 0.2}
 _DONE = "BUILD_COMPLETE.json"
 
 
-def default_root(clips: int = DEFAULT_CLIPS, seed: int = DEFAULT_SEED, label_noise: float = 0.0) -> Path:
+def default_root(clips: int = DEFAULT_CLIPS, seed: int = DEFAULT_SEED, label_noise: float = 0.0,
+                 varied: bool = False) -> Path:
     """The cached folder of the default build (or of the given settings)."""
     name = f"synthcaps-v{DATASET_VERSION}-n{clips}-s{seed}"
     if label_noise:
         name += f"-noise{label_noise:g}"
+    if varied:
+        name += "-varied"
     return cache_root() / name
 
 
@@ -79,14 +83,23 @@ def _init_worker(melodies):
 
 
 def _make_clip(args) -> dict:
-    index, style, split, seed, out, label_noise = args
+    index, style, split, seed, out, label_noise, varied = args
     melodies = _MELODIES
     clip_seed = int(np.random.default_rng([seed, index]).integers(0, 2**31 - 1))
     rng = np.random.default_rng(clip_seed)
     comp = compose(style, rng, seconds=CLIP_SECONDS, melodies=melodies)
     cid = f"sc{seed:02d}-{index:05d}"
+    render = {"soundfont": DEFAULT_SOUNDFONT}
+    fx = None
+    if varied:
+        var_rng = np.random.default_rng([clip_seed, 3])
+        render["soundfont"] = TRAIN_SOUNDFONTS[int(var_rng.integers(len(TRAIN_SOUNDFONTS)))]
+        fx = draw_effects(var_rng)
+        detune(comp.midi, fx.detune_cents)
+        render["effects"] = fx.to_dict()
     mid = midi_bytes(comp.midi)
-    audio = render_midi(mid, seconds=CLIP_SECONDS, sample_rate=SAMPLE_RATE)
+    audio = render_midi(mid, seconds=CLIP_SECONDS, sample_rate=SAMPLE_RATE,
+                        soundfont=render["soundfont"], effects=fx)
     sf.write(os.path.join(out, "audio", cid + ".wav"), audio, SAMPLE_RATE, subtype="PCM_16")
     with open(os.path.join(out, "midi", cid + ".mid"), "wb") as f:
         f.write(mid)
@@ -105,6 +118,8 @@ def _make_clip(args) -> dict:
         rec["heldout_captions"] = [heldout_caption(tags, cap_rng)]
     if label_noise > 0:
         rec["true_tags"] = true_tags
+    if varied:
+        rec["render"] = render
     rec.update({
         "style": comp.style, "tempo": comp.tempo, "key": comp.key, "mode": comp.mode,
         "programs": comp.programs, "drums": comp.drums, "dynamics": comp.dynamics,
@@ -115,12 +130,17 @@ def _make_clip(args) -> dict:
 
 def build_dataset(out: str | os.PathLike, clips: int = DEFAULT_CLIPS, seed: int = DEFAULT_SEED,
                   label_noise: float = 0.0, workers: int | None = None,
-                  progress: bool = True) -> Path:
+                  progress: bool = True, varied: bool = False) -> Path:
     """Compose, render and label ``clips`` clips into ``out``.
 
     Writes ``manifest.jsonl`` (one clip a line), ``audio/<id>.wav`` (16 kHz mono
-    PCM-16, 5 s) and ``midi/<id>.mid``. The same ``clips``, ``seed`` and
-    ``label_noise`` always give the same bytes.
+    PCM-16, 5 s) and ``midi/<id>.mid``. The same ``clips``, ``seed``,
+    ``label_noise`` and ``varied`` always give the same bytes.
+
+    ``varied=True`` renders each clip through a soundfont drawn from
+    ``render.TRAIN_SOUNDFONTS`` and a seeded effects chain (``effects``),
+    recorded under ``render`` in the clip's manifest line; the compositions,
+    tags and captions are those of the plain build with the same seed.
     """
     if not isinstance(clips, int) or clips < 1:
         raise ValueError(f"clips must be a positive integer, got {clips!r}")
@@ -136,7 +156,7 @@ def build_dataset(out: str | os.PathLike, clips: int = DEFAULT_CLIPS, seed: int 
 
     melodies = folk_melodies()
     styles, splits = _plan(clips, seed)
-    jobs = [(i, styles[i], splits[i], seed, str(out), label_noise) for i in range(clips)]
+    jobs = [(i, styles[i], splits[i], seed, str(out), label_noise, varied) for i in range(clips)]
     _init_worker(melodies)
     workers = workers or min(os.cpu_count() or 1, 8)
     t0 = time.time()
@@ -155,6 +175,7 @@ def build_dataset(out: str | os.PathLike, clips: int = DEFAULT_CLIPS, seed: int 
     digest = hashlib.sha256((out / "manifest.jsonl").read_bytes()).hexdigest()
     (out / _DONE).write_text(json.dumps({"name": DATASET_NAME, "version": DATASET_VERSION,
                                          "clips": clips, "seed": seed, "label_noise": label_noise,
+                                         **({"varied": True} if varied else {}),
                                          "manifest_sha256": digest}, indent=1))
     if progress:
         print(f"{DATASET_NAME}: {clips} clips in {time.time() - t0:.0f} s -> {display_path(out)}", flush=True)
@@ -174,18 +195,21 @@ def is_built(root: str | os.PathLike) -> bool:
 
 
 def ensure_dataset(clips: int = DEFAULT_CLIPS, seed: int = DEFAULT_SEED, label_noise: float = 0.0,
-                   root: str | os.PathLike | None = None, progress: bool = True) -> Path:
+                   root: str | os.PathLike | None = None, progress: bool = True,
+                   varied: bool = False) -> Path:
     """Return the folder of a built dataset, building it first if needed.
-    ``$MUSICTEXT_DATA`` (if set) names an existing built folder to use instead."""
-    if root is None and os.environ.get("MUSICTEXT_DATA"):
+    ``$MUSICTEXT_DATA`` (if set) names an existing built folder to use instead
+    of the plain default build."""
+    if root is None and os.environ.get("MUSICTEXT_DATA") and not varied:
         root = Path(os.environ["MUSICTEXT_DATA"]).expanduser()
         if not is_built(root):
             raise FileNotFoundError(f"MUSICTEXT_DATA={root} is not a built SynthCaps folder "
                                     f"(no {_DONE}); build it with python -m musictext data build --out {root}")
         return root
-    root = Path(root) if root is not None else default_root(clips, seed, label_noise)
+    root = Path(root) if root is not None else default_root(clips, seed, label_noise, varied)
     if not is_built(root):
-        build_dataset(root, clips=clips, seed=seed, label_noise=label_noise, progress=progress)
+        build_dataset(root, clips=clips, seed=seed, label_noise=label_noise, progress=progress,
+                      varied=varied)
     return root
 
 

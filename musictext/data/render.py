@@ -1,9 +1,18 @@
-"""Render MIDI to 16 kHz mono audio through the General MIDI soundfont that
-``pretty_midi`` ships, using the pip-only ``midirenderer`` synthesiser."""
+"""Render MIDI to 16 kHz mono audio through General MIDI soundfonts that pip
+packages ship, using the pip-only ``midirenderer`` synthesiser.
+
+``SOUNDFONTS`` lists every soundfont the package knows, with the package that
+ships it and its licence. The default SynthCaps build uses only ``TimGM6mb``;
+the varied build draws from ``TRAIN_SOUNDFONTS``; ``HELDOUT_SOUNDFONT`` is
+never used by any training path and renders the shifted test sets.
+"""
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import io
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -25,18 +34,71 @@ class RendererUnavailable(RuntimeError):
     """The soundfont renderer could not be imported."""
 
 
-def soundfont_path() -> str:
-    """Path of the General MIDI soundfont (TimGM6mb.sf2) shipped by pretty_midi."""
-    path = os.path.join(os.path.dirname(pretty_midi.__file__), "TimGM6mb.sf2")
+@dataclass(frozen=True)
+class Soundfont:
+    """A General MIDI soundfont inside an installed pip package."""
+
+    name: str
+    package: str          # the pip package (import name) that ships the file
+    file: str             # path inside that package's folder
+    licence: str
+    gain: float = 1.0     # relative to TimGM6mb, so that the fonts play equally loud
+
+
+SOUNDFONTS: dict[str, Soundfont] = {s.name: s for s in [
+    Soundfont("TimGM6mb", "pretty_midi", "TimGM6mb.sf2",
+              "GPL-2.0 (Tim Brechbill); shipped by pretty_midi (MIT)"),
+    Soundfont("GeneralUserGS", "fileviewer", "plugins/midi/soundfonts/GeneralUserGS.sf3",
+              "GeneralUser GS License v2.0 (S. Christian Collins): free use, private or "
+              "commercial, and may be modified; shipped by fileviewer (Apache-2.0)", gain=1.25),
+    Soundfont("Merlin", "scamp", "soundfonts/Merlin.sf2",
+              "'Only for personal use. Not commercial.' (stated in the file); shipped by "
+              "scamp (GPL-3.0). Used only to test, never to train or to build training data",
+              gain=0.9),
+]}
+DEFAULT_SOUNDFONT = "TimGM6mb"
+TRAIN_SOUNDFONTS = ["TimGM6mb", "GeneralUserGS"]
+HELDOUT_SOUNDFONT = "Merlin"
+
+
+def soundfont_path(name: str = DEFAULT_SOUNDFONT) -> str:
+    """Path of the soundfont ``name`` (see ``SOUNDFONTS``)."""
+    if name not in SOUNDFONTS:
+        raise ValueError(f"unknown soundfont {name!r}; known: {sorted(SOUNDFONTS)}")
+    font = SOUNDFONTS[name]
+    spec = importlib.util.find_spec(font.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"the soundfont {name} comes with the pip package "
+                                f"{font.package!r}, which is not installed; "
+                                "pip install -r requirements.txt")
+    path = os.path.join(list(spec.submodule_search_locations)[0], font.file)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"the soundfont {path} is missing; reinstall pretty_midi")
+        raise FileNotFoundError(f"the soundfont {path} is missing; reinstall {font.package}")
     return path
 
 
-@lru_cache(maxsize=1)
-def _soundfont_bytes() -> bytes:
-    with open(soundfont_path(), "rb") as f:
-        return f.read()
+@lru_cache(maxsize=None)
+def _soundfont_bytes(name: str = DEFAULT_SOUNDFONT) -> bytes:
+    """The soundfont as SF2 bytes. An SF3 file (compressed samples) is
+    converted once and the SF2 kept in the cache, named by the source's hash."""
+    path = soundfont_path(name)
+    with open(path, "rb") as f:
+        data = f.read()
+    if not path.endswith(".sf3"):
+        return data
+    from ..paths import cache_root
+    from .sf3 import sf3_to_sf2
+
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    cached = cache_root() / "soundfonts" / f"{name}-{digest}.sf2"
+    if cached.exists():
+        return cached.read_bytes()
+    sf2 = sf3_to_sf2(data)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(sf2)
+    os.replace(tmp, cached)
+    return sf2
 
 
 def soft_limit(x: np.ndarray, threshold: float = LIMIT) -> np.ndarray:
@@ -59,13 +121,17 @@ def midi_bytes(pm: pretty_midi.PrettyMIDI) -> bytes:
 
 
 def render_midi(midi: bytes | pretty_midi.PrettyMIDI, seconds: float = 5.0,
-                sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+                sample_rate: int = SAMPLE_RATE, soundfont: str = DEFAULT_SOUNDFONT,
+                effects=None) -> np.ndarray:
     """Render a MIDI score to a mono float32 waveform of exactly ``seconds``.
 
     Args:
         midi: a ``PrettyMIDI`` object or the bytes of a standard MIDI file.
         seconds: length of the output (cut or zero-padded).
         sample_rate: output rate; must divide 48000.
+        soundfont: a name in ``SOUNDFONTS``.
+        effects: an ``effects.Effects`` to apply after rendering (its detune
+            must already be in the MIDI, see ``effects.detune``), or None.
     Returns:
         float32 array of shape (round(seconds * sample_rate),).
     """
@@ -81,11 +147,17 @@ def render_midi(midi: bytes | pretty_midi.PrettyMIDI, seconds: float = 5.0,
         raise ValueError(f"sample_rate must divide {RENDER_RATE}, got {sample_rate}")
     if isinstance(midi, pretty_midi.PrettyMIDI):
         midi = midi_bytes(midi)
-    wav = midirenderer.render_wave_from(_soundfont_bytes(), midi)
+    font = _soundfont_bytes(soundfont)          # checks the name before any work
+    wav = midirenderer.render_wave_from(font, midi)
     x, sr = sf.read(io.BytesIO(wav), dtype="float64", always_2d=True)
     assert sr == RENDER_RATE, sr
     x = x.mean(axis=1)
     x = resample_poly(x, 1, RENDER_RATE // sample_rate)
     n = int(round(seconds * sample_rate))
     x = x[:n] if len(x) >= n else np.pad(x, (0, n - len(x)))
-    return soft_limit(GAIN * x).astype(np.float32)
+    x = GAIN * SOUNDFONTS[soundfont].gain * x
+    if effects is not None:
+        from .effects import apply_effects
+
+        x = apply_effects(soft_limit(x), effects, sample_rate)
+    return soft_limit(x).astype(np.float32)
