@@ -1,7 +1,9 @@
 """musictext: the helper package of the book "Connecting Music Audio and Natural Language".
 
 Rooms: ``musictext.data`` (SynthCaps: composer, renderer, captions, loaders;
-``data.real`` reads real caption sets behind ``open_splits``), ``audio`` (I/O,
+``data.real`` reads real caption sets behind ``open_splits``; ``data.effects``
+and several soundfonts make the varied build; ``data.shifted`` makes test sets
+from a held-out soundfont and Bach chorales), ``audio`` (I/O,
 log-mel, players), ``text`` (tokenizers, sentence encoder), ``metrics``,
 ``train``, ``plot``, ``models`` (reference models shared by chapters and the
 command line), ``pretrained`` (CLAP and MusicGen through ``transformers``).

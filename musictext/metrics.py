@@ -55,6 +55,22 @@ def group_scores(per_tag: dict, group_of: dict[str, str]) -> dict[str, dict]:
     return {g: {k: float(np.mean(vs)) for k, vs in d.items()} for g, d in out.items()}
 
 
+def rank_hits(scores, truth: list[str], names: list[str], ks=(1, 3)) -> dict[int, float]:
+    """For each k in ``ks``, the share of items whose true name (``truth[i]``,
+    one of ``names``) is among the ``k`` best-scored names; ``scores`` is
+    (N, len(names)). For example the instrument of a clip among the
+    instrument tags: ``rank_hits(probs[:, cols], instruments, names)``."""
+    s = _np(scores)
+    if s.ndim != 2 or s.shape != (len(truth), len(names)):
+        raise ValueError(f"scores must be ({len(truth)}, {len(names)}), got {s.shape}")
+    unknown = sorted(set(truth) - set(names))
+    if unknown:
+        raise ValueError(f"true names {unknown} are not among the {len(names)} names")
+    order = np.argsort(-s, axis=1, kind="stable")
+    target = np.array([names.index(t) for t in truth])[:, None]
+    return {k: float((order[:, :k] == target).any(axis=1).mean()) for k in ks}
+
+
 # ---- retrieval ----------------------------------------------------------------
 def retrieval_scores(sim, relevant=None, ks=(1, 5, 10)) -> dict:
     """Recall@K, mAP@10 and median rank for a query-by-item similarity matrix.

@@ -28,6 +28,15 @@ def test_build_command_matches_the_function(tmp_path):
         assert (out / "audio" / wav.name).read_bytes() == wav.read_bytes()
 
 
+def test_build_command_varied(tmp_path):
+    out = tmp_path / "cli"
+    res = _run("data", "build", "--out", out, "--clips", "6", "--seed", "4", "--varied", "--quiet")
+    assert res.returncode == 0, res.stderr
+    ref = build_dataset(tmp_path / "fn", clips=6, seed=4, progress=False, varied=True)
+    assert (out / "manifest.jsonl").read_bytes() == (ref / "manifest.jsonl").read_bytes()
+    assert '"render"' in (out / "manifest.jsonl").read_text()
+
+
 def test_info_text_and_json(tiny_data, cli):
     code, out, _ = cli("data", "info", tiny_data, "--json")
     assert code == 0

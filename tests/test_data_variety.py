@@ -15,7 +15,7 @@ from musictext.data import build_dataset, read_manifest
 from musictext.data import effects as fx
 from musictext.data import render
 from musictext.data.sf3 import SoundfontError, sf3_to_sf2
-from musictext.data.shifted import bach_chorales, chorale_clips, chorale_midi, shifted_split
+from musictext.data.shifted import bach_chorales, chorale_clips, chorale_midi, rerendered, shifted_split
 from musictext.data.vocab import INSTRUMENTS, PROGRAM_OF
 
 
@@ -170,6 +170,12 @@ def test_shifted_split_rerenders_once(tiny_data, tmp_path, monkeypatch):
     assert shifted_split(tiny_data, "test") == out
     assert (out / recs[0]["audio"]).stat().st_mtime_ns == stamp
     assert json.loads((out / "BUILD_COMPLETE.json").read_text())["soundfont"] == render.HELDOUT_SOUNDFONT
+    from musictext.data import SynthCaps
+
+    again = rerendered(SynthCaps(tiny_data, "test"))
+    assert again.root == out and [r["id"] for r in again.records] == [r["id"] for r in recs]
+    with pytest.raises(ValueError, match="needs one split of a SynthCaps build"):
+        rerendered(SynthCaps(tiny_data, None))
     with pytest.raises(ValueError, match="unknown soundfont"):
         shifted_split(tiny_data, "test", soundfont="nope")
     with pytest.raises(FileNotFoundError, match="not a built SynthCaps folder"):

@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from musictext.data import HELDOUT_WORDS, TAGS, TRAIN_WORDS, tags_in_text
+from musictext.data import EVERYDAY_WORDS, HELDOUT_WORDS, TAGS, TRAIN_WORDS, tags_in_text
 
 QUERIES = json.loads((Path(__file__).parent / "everyday_queries.json").read_text(encoding="utf-8"))
 
@@ -31,7 +31,10 @@ def test_at_least_thirty_distinct_queries_with_known_tags():
 
 
 def test_no_query_uses_a_word_of_the_caption_vocabulary():
+    """Nor a word of the everyday lexicon that the joint embedding trains on:
+    the queries measure transfer to words the model has never seen."""
     words = {w for ws in TRAIN_WORDS.values() for w in ws} | {w for ws in HELDOUT_WORDS.values() for w in ws}
+    words |= {w for ws in EVERYDAY_WORDS.values() for w in ws}
     words |= set(TAGS)
     for q in QUERIES:
         assert not tags_in_text(q["query"]), q
@@ -43,3 +46,30 @@ def test_precision_at_10_counts_results_that_carry_every_asked_tag():
     two = [{"query": "x", "tags": ["calm", "soft"]}, {"query": "y", "tags": ["fast"]}]
     ranked = [[["calm", "soft", "piano"]] * 3 + [["calm"]] * 7, [["fast"]] * 10]
     assert precision_at_10(ranked, two) == (0.3 + 1.0) / 2
+
+
+def test_everyday_lexicon_is_new_words_only():
+    """Every everyday word is outside the caption vocabulary (no tag name,
+    training or held-out word inside it), and every tag has some."""
+    assert set(EVERYDAY_WORDS) == set(TAGS)
+    for tag, words in EVERYDAY_WORDS.items():
+        assert len(words) >= 3, tag
+        for w in words:
+            assert not tags_in_text(w), (tag, w)
+
+
+def test_everyday_captions_name_only_the_clip_tags():
+    import numpy as np
+
+    from musictext.data.captions import everyday_caption
+
+    clip = ["jazz", "piano", "saxophone", "calm", "slow", "major", "soft", "drums"]
+    a = [everyday_caption(clip, np.random.default_rng(7)) for _ in range(3)]
+    assert a == [everyday_caption(clip, np.random.default_rng(7)) for _ in range(3)]
+    rng = np.random.default_rng(0)
+    caps = [everyday_caption(clip, rng) for _ in range(300)]
+    assert len(set(caps)) > 250
+    for c in caps:
+        assert tags_in_text(c) <= set(clip), c
+    # most requests use everyday words only, so the caption vocabulary finds nothing
+    assert sum(not tags_in_text(c) for c in caps) > 100

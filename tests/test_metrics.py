@@ -164,3 +164,16 @@ def test_prompt_adherence_counts_the_best_tag_of_each_group():
         metrics.prompt_adherence(probs[:, :5], prompts)
     with pytest.raises(ValueError, match="unknown tag groups"):
         metrics.prompt_adherence(probs, prompts, groups=["colour"])
+
+
+def test_rank_hits_counts_the_true_name_among_the_best():
+    from musictext.metrics import rank_hits
+
+    names = ["piano", "violin", "cello", "flute"]
+    scores = np.array([[0.9, 0.8, 0.7, 0.1]] * 3)       # the same ranking for every item
+    assert rank_hits(scores, ["piano", "cello", "flute"], names) == {1: 1 / 3, 3: 2 / 3}
+    assert rank_hits(scores, ["violin"] * 3, names, ks=(1, 2)) == {1: 0.0, 2: 1.0}
+    with pytest.raises(ValueError, match="scores must be"):
+        rank_hits(scores[:, :3], ["piano"] * 3, names)
+    with pytest.raises(ValueError, match="not among"):
+        rank_hits(scores, ["piano", "kazoo", "flute"], names)

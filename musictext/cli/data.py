@@ -19,6 +19,9 @@ def register(sub) -> None:
     b.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     b.add_argument("--label-noise", type=float, default=0.0,
                    help="probability of dropping each tag, as in crowd-sourced labels (default 0)")
+    b.add_argument("--varied", action="store_true",
+                   help="render through several soundfonts with a seeded effects chain "
+                        "(the same music, tags and captions)")
     b.add_argument("--workers", type=int, default=None, help="processes (default: all cores, at most 8)")
     b.add_argument("--quiet", action="store_true", help="no progress lines")
     add_json_flag(b, '"folder" and "clips"')
@@ -41,11 +44,11 @@ def _build(args) -> int:
         positive_int("--workers", args.workers)
     if not 0 <= args.label_noise < 1:
         raise CommandError(f"--label-noise must be in [0, 1), got {args.label_noise}")
-    out = args.out or default_root(args.clips, args.seed, args.label_noise)
+    out = args.out or default_root(args.clips, args.seed, args.label_noise, args.varied)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out '{out}' exists and is not a folder")
     build_dataset(out, clips=args.clips, seed=args.seed, label_noise=args.label_noise,
-                  workers=args.workers, progress=not (args.quiet or args.json))
+                  workers=args.workers, progress=not (args.quiet or args.json), varied=args.varied)
     if args.json:
         print_json([{"folder": str(out), "clips": args.clips}])
     else:

@@ -211,19 +211,3 @@ def ensure_dataset(clips: int = DEFAULT_CLIPS, seed: int = DEFAULT_SEED, label_n
         build_dataset(root, clips=clips, seed=seed, label_noise=label_noise, progress=progress,
                       varied=varied)
     return root
-
-
-def prepare_caches(progress: bool = False) -> dict:
-    """Build everything the chapter notebooks read from the cache, so that no
-    notebook builds (and prints) anything itself: the default SynthCaps set
-    (with the parsed folk melodies it needs) and the log-mel features of each
-    of its splits. Returns what was done: ``root``, ``built`` (bool) and
-    ``seconds``."""
-    from .datasets import SPLIT_NAMES, SynthCaps
-
-    t0 = time.time()
-    built = not os.environ.get("MUSICTEXT_DATA") and not is_built(default_root())
-    root = ensure_dataset(progress=progress)
-    for split in SPLIT_NAMES:
-        SynthCaps(root, split)                       # computes and caches the features once
-    return {"root": root, "built": built, "seconds": time.time() - t0}

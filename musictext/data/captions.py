@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from .vocab import GROUP_OF, HELDOUT_WORDS, TAGS, TRAIN_WORDS
+from .vocab import EVERYDAY_WORDS, GROUP_OF, HELDOUT_WORDS, TAGS, TRAIN_WORDS
 
 
 def _word(tag: str, rng: np.random.Generator, heldout: bool, canonical: bool = False) -> str:
@@ -131,6 +131,37 @@ def make_captions(tags: list[str], rng: np.random.Generator, n_paraphrases: int 
 def heldout_caption(tags: list[str], rng: np.random.Generator) -> str:
     """A paraphrase that prefers held-out words wherever a tag has one."""
     return paraphrase_caption(tags, rng, heldout=True)
+
+
+_EVERYDAY_FRAMES = ["{}", "something {}", "I want {}", "play me {}", "looking for {}",
+                    "any {}?", "{} please", "put on {}"]
+_EVERYDAY_NOUNS = ["music", "songs", "tracks", "stuff", "tunes", "sounds"]
+
+
+def everyday_caption(tags: list[str], rng: np.random.Generator, max_tags: int = 3) -> str:
+    """A short, query-like request for one to ``max_tags`` of the clip's tags,
+    mostly in everyday words (``EVERYDAY_WORDS``), sometimes in training
+    words: "something chill with keys", "play me speedy club music". Never a
+    held-out word. Not part of the build: the reference joint embedding draws
+    these while it trains."""
+    k = int(rng.integers(1, min(max_tags, len(tags)) + 1))
+    chosen = [tags[i] for i in sorted(rng.choice(len(tags), k, replace=False))]
+
+    def w(t: str) -> str:
+        ws = EVERYDAY_WORDS[t] if rng.random() < 0.75 else TRAIN_WORDS[t]
+        return ws[int(rng.integers(0, len(ws)))]
+
+    adjectives = [w(t) for t in chosen if GROUP_OF[t] not in ("instrument", "mode", "drums")]
+    phrase = " ".join(adjectives + [_EVERYDAY_NOUNS[int(rng.integers(0, len(_EVERYDAY_NOUNS)))]])
+    instruments = [w(t) for t in chosen if GROUP_OF[t] in ("instrument", "mode")]
+    if instruments:
+        phrase += " with " + _join(instruments)
+    for t in chosen:
+        if GROUP_OF[t] == "drums":
+            word = w(t)
+            phrase += (" and " if instruments else " with ") + word if t == "drums" else ", " + word
+    frame = _EVERYDAY_FRAMES[int(rng.integers(0, len(_EVERYDAY_FRAMES)))]
+    return frame.format(phrase)
 
 
 # ---- caption -> tags -------------------------------------------------------

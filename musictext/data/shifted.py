@@ -4,7 +4,8 @@ transfer?".
 - :func:`shifted_split` re-renders one split of a built SynthCaps folder
   through another soundfont (by default ``render.HELDOUT_SOUNDFONT``, which no
   training path uses), with the same MIDI, tags and captions. It is built once
-  and cached beside the data, and read with ``SynthCaps(folder, split)``.
+  and cached beside the data, and read with ``SynthCaps(folder, split)``;
+  :func:`rerendered` does both for a SynthCaps split you already hold.
 - :func:`chorale_clips` renders Bach chorales from the ``music21`` corpus,
   music nobody here composed, with all four voices on one known instrument.
 """
@@ -76,6 +77,17 @@ def shifted_split(root: str | os.PathLike, split: str = "test",
         "shifted_from": root.name, "split": split, "soundfont": soundfont,
         "manifest_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}, indent=1))
     return out
+
+
+def rerendered(ds, soundfont: str = HELDOUT_SOUNDFONT):
+    """The SynthCaps split ``ds`` with every clip rendered through
+    ``soundfont`` instead (see :func:`shifted_split`), as a ``SynthCaps``."""
+    from .datasets import SynthCaps
+
+    if getattr(ds, "name", None) != "synthcaps" or not getattr(ds, "split", None):
+        raise ValueError("rerendered() needs one split of a SynthCaps build, got "
+                         f"{type(ds).__name__} {getattr(ds, 'name', '')!r}".rstrip())
+    return SynthCaps(shifted_split(ds.root, ds.split, soundfont), ds.split)
 
 
 def bach_chorales(n: int = CHORALES) -> list[dict]:

@@ -149,6 +149,62 @@ def tempo_tag(bpm: float) -> str:
     return "medium" if bpm < FAST_FROM else "fast"
 
 
+# Everyday words: how listeners talk about a tag, informally or figuratively.
+# They appear in no caption of the build; the reference joint embedding trains
+# on short query-like sentences made of them (``captions.everyday_caption``),
+# so that it understands words beyond the captions' templates. None is a
+# training or held-out word of another tag.
+EVERYDAY_WORDS: dict[str, list[str]] = {
+    "rock": ["guitar-driven", "riff-heavy", "arena anthem", "garage band"],
+    "jazz": ["swinging", "cocktail lounge", "bebop", "speakeasy"],
+    "blues": ["barrelhouse", "roadhouse", "juke joint", "down-home"],
+    "classical": ["concert hall", "symphonic", "baroque", "conservatory"],
+    "electronic": ["synth-heavy", "club", "edm", "computer-made"],
+    "folk": ["hootenanny", "rustic", "old-time", "village dance"],
+    "ambient": ["spacey", "weightless", "drifting textures", "dreamlike"],
+    "hip hop": ["boom bap", "turntablism", "sampled loops", "breakbeat"],
+    "piano": ["keys", "grand", "ivories", "concert grand"],
+    "electric piano": ["wurlitzer", "electric keys", "seventies keys", "suitcase keys"],
+    "vibraphone": ["metal bars", "shimmering mallets", "vibe bells", "bell-like mallets"],
+    "marimba": ["wooden bars", "tuned wood", "xylophone", "woody mallets"],
+    "organ": ["hammond", "b3", "cathedral pipes", "tonewheel"],
+    "accordion": ["concertina", "bellows", "musette", "polka box"],
+    "harmonica": ["tin sandwich", "pocket wailer", "blow-and-draw reeds", "chromatic mouthpiece"],
+    "acoustic guitar": ["strummed six-string", "unplugged guitar", "fingerpicked guitar",
+                        "nylon guitar"],
+    "electric guitar": ["twangy guitar", "jangly guitar", "chiming guitar", "surf guitar"],
+    "distorted guitar": ["fuzz guitar", "crunchy guitar", "heavy riffs", "shredding"],
+    "acoustic bass": ["double bass", "standup bass", "contrabass", "slapped upright"],
+    "electric bass": ["fender bass", "four-string", "slap bass", "bass player"],
+    "synth bass": ["wobbly bass", "sub bass", "808 bass", "analog bass"],
+    "violin": ["bowed melody", "solo bow", "violinist", "concerto soloist"],
+    "cello": ["cellist", "low bowed line", "deep bow", "bowed low voice"],
+    "harp": ["harpist", "glissando", "angelic plucking", "plucked lyre"],
+    "strings": ["orchestra", "violins", "string quartet", "lush orchestration"],
+    "choir": ["singers", "chorus", "vocal ensemble", "chanting"],
+    "trumpet": ["brass", "fanfare", "bugle", "mariachi brass"],
+    "saxophone": ["saxophonist", "tenor solo", "alto solo", "honking tenor"],
+    "clarinet": ["klezmer", "licorice stick", "clarinettist", "single-reed solo"],
+    "flute": ["piccolo", "flutist", "breathy pipe", "pan pipes"],
+    "synth lead": ["chiptune", "8-bit melody", "screaming synth", "synth solo"],
+    "synth pad": ["synth wash", "sustained synth chords", "cloud of synth", "warm pads"],
+    "banjo": ["frailing", "clawhammer", "hillbilly", "country plucking"],
+    "happy": ["feel-good", "merry", "bouncy", "carefree"],
+    "calm": ["chill", "relaxing", "soothing", "tranquil"],
+    "sad": ["heartbroken", "tearjerker", "wistful", "bittersweet"],
+    "tense": ["creepy", "suspenseful", "edgy", "menacing"],
+    "slow": ["lazy", "crawling", "leisurely", "slow-burning"],
+    "medium": ["middling pace", "ambling pace", "mid-tempo", "comfortable pace"],
+    "fast": ["energetic", "breakneck", "speedy", "racing"],
+    "major": ["bright harmony", "bright chords", "uplifting harmony", "happy-sounding chords"],
+    "minor": ["moody harmony", "melancholy chords", "brooding chords", "sad-sounding chords"],
+    "soft": ["delicate", "subdued", "low-volume", "whispery"],
+    "loud": ["ear-splitting", "cranked up", "full volume", "thunderous"],
+    "drums": ["a drummer", "a backbeat", "a kit", "a pulse"],
+    "no drums": ["beatless", "no pulse", "unaccompanied by any rhythm", "no rhythm section"],
+}
+
+
 def mood_tag(mode: str, bpm: float) -> str:
     """Mood follows mode and tempo: major+lively is happy, major+slow calm,
     minor+slow sad, minor+lively tense (threshold 100 BPM)."""
@@ -169,6 +225,7 @@ def _check() -> None:
         pat = re.compile(r"(?<![\w-])" + re.escape(h) + r"(?![\w-])")
         clash = [w for w in train if pat.search(w)]
         assert not clash, (h, clash)
+    assert set(EVERYDAY_WORDS) == set(TAGS)
 
 
 _check()
