@@ -31,7 +31,7 @@ __all__ = ["CHECKPOINT", "SHA256", "MAX_LOGIT_SCALE", "Config", "JointAudioTower
            "infonce_loss", "load", "pretrain"]
 
 CHECKPOINT = "joint"
-SHA256 = "36743010e7a267b1b6b77e864cb105fb9994743f50c881e056333826dce7fc9b"
+SHA256 = "bee44f35d7b3db615d4a2b5569772ee6c3b40b6577367a414c4d5e639790a16a"
 MAX_LOGIT_SCALE = math.log(100.0)     # the temperature never falls below 1/100
 
 
@@ -56,6 +56,8 @@ class Config:
     weight_decay: float = 1e-4
     warmup: float = 0.1
     init_temperature: float = 0.07
+    everyday: int = 4                # query-like captions per clip (captions.everyday_caption)
+    everyday_share: float = 0.25     # the share of training pairs that use one of them
     threads: int = 2
 
     def architecture(self) -> dict:
@@ -217,20 +219,35 @@ def pretrain(out_dir: str | os.PathLike, cfg: Config | None = None, root=None,
              verbose: bool = True) -> Path:
     """Train the reference joint embedding on SynthCaps (seeded, deterministic
     on a given machine and thread count) and write ``out_dir/joint.safetensors``.
-    Each step takes the next ``cfg.batch`` clips of a shuffled order and one
-    random caption of each."""
+    Each step takes the next ``cfg.batch`` clips of a shuffled order, each in
+    one of its two renderings (the plain build or the varied one, see
+    ``musictext.data.build_dataset``; only the plain one when ``root`` is
+    given), and one random caption of each: a caption of the build or, for a
+    share ``cfg.everyday_share`` of the pairs, one of ``cfg.everyday``
+    query-like requests in everyday words
+    (``musictext.data.captions.everyday_caption``), drawn once."""
+    import numpy as np
+
     from ..data import CAPTION_SENTENCE, SynthCaps, ensure_dataset
+    from ..data.captions import everyday_caption
     from ..metrics import retrieval_scores
     from ..text import load_sentence_encoder
     from ..train import fit, save_checkpoint, seed_everything
 
     cfg = cfg or Config()
     g = seed_everything(cfg.seed)
+    both = root is None
     root = Path(root or ensure_dataset())
     train, test = SynthCaps(root, "train"), SynthCaps(root, "test")
+    renderings = [train, SynthCaps(ensure_dataset(varied=True), "train")] if both else [train]
+    if [r["id"] for r in renderings[-1].records] != [r["id"] for r in train.records]:
+        raise ValueError("the varied build does not hold the clips of the plain build")
     enc = load_sentence_encoder()
-    caps = [c for r in train.records for c in r["captions"]]
-    n_caps = len(train.records[0]["captions"])
+    rng = np.random.default_rng([cfg.seed, 31])
+    caps = [c for r in train.records
+            for c in r["captions"] + [everyday_caption(r["tags"], rng) for _ in range(cfg.everyday)]]
+    n_build = len(train.records[0]["captions"])
+    n_caps = n_build + cfg.everyday
     before = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)          # the sentence encoder too runs on cfg.threads
     try:
@@ -239,7 +256,7 @@ def pretrain(out_dir: str | os.PathLike, cfg: Config | None = None, root=None,
         torch.set_num_threads(before)
     model = ReferenceJoint(dict(cfg.architecture(), text_dim=enc.dim))
     model.logit_scale.data.fill_(float(torch.log(torch.tensor(1 / cfg.init_temperature))))
-    mel = train.logmel
+    mels = torch.stack([r.logmel for r in renderings])                 # (renderings, N, M, T)
     order = {"perm": None, "pos": len(train)}
 
     def batches(step: int, g: torch.Generator):
@@ -247,8 +264,13 @@ def pretrain(out_dir: str | os.PathLike, cfg: Config | None = None, root=None,
             order["perm"], order["pos"] = torch.randperm(len(train), generator=g), 0
         idx = order["perm"][order["pos"]:order["pos"] + cfg.batch]
         order["pos"] += cfg.batch
-        which = torch.randint(n_caps, (len(idx),), generator=g)
-        return mel[idx], sent[idx, which]
+        which = torch.randint(n_build, (len(idx),), generator=g)
+        if cfg.everyday:
+            pick = torch.rand(len(idx), generator=g) < cfg.everyday_share
+            which = torch.where(pick, n_build + torch.randint(cfg.everyday, (len(idx),), generator=g),
+                                which)
+        rendering = torch.randint(len(mels), (len(idx),), generator=g)
+        return mels[rendering, idx], sent[idx, which]
 
     def loss_fn(m: ReferenceJoint, batch) -> torch.Tensor:
         return infonce_loss(m.audio_from_logmel(batch[0]), m.text_from_sentence(batch[1]),

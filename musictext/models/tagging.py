@@ -32,7 +32,7 @@ __all__ = ["CHECKPOINT", "SHA256", "MIN_SECONDS", "Config", "ReferenceTagger", "
            "tagging_loss", "load", "pretrain", "tag_probabilities", "tag_waveform", "tags_by_group"]
 
 CHECKPOINT = "tagger"
-SHA256 = "2fac239b4e0e74a7536a3ea9802eb565c69ae2352c0c92b185797b34be6cfc9a"
+SHA256 = "806eed736e8aa03d147c015cab0728acd3d073c945adba512d7ff42e1be8d124"
 MIN_SECONDS = 1.0            # the shortest audio the tagger accepts
 
 
@@ -214,19 +214,24 @@ def load(path: str | os.PathLike | None = None, sha256: str | None = SHA256) -> 
 
 def pretrain(out_dir: str | os.PathLike, cfg: Config | None = None, root=None,
              verbose: bool = True) -> Path:
-    """Train the reference tagger on the SynthCaps train split and write
-    ``out_dir/tagger.safetensors`` (weights, plus the tag list and front-end
-    settings as metadata). Each step trains on random ``cfg.chunk`` crops."""
+    """Train the reference tagger on the train splits of the plain SynthCaps
+    build and of the varied one (the same music through several soundfonts
+    and an effects chain, see ``musictext.data.build_dataset``), or on
+    ``root``'s alone, and write ``out_dir/tagger.safetensors`` (weights, plus
+    the tag list and front-end settings as metadata). Each step trains on
+    random ``cfg.chunk`` crops."""
     from ..data import SynthCaps, ensure_dataset
     from ..metrics import tagging_scores
     from ..train import fit, save_checkpoint, seed_everything
 
     cfg = cfg or Config()
-    root = Path(root or ensure_dataset())
-    train, valid = SynthCaps(root, "train"), SynthCaps(root, "valid")
+    roots = [Path(root)] if root else [ensure_dataset(), ensure_dataset(varied=True)]
+    trains = [SynthCaps(r, "train") for r in roots]
+    valid = SynthCaps(roots[-1], "valid")
     g = seed_everything(cfg.seed)
     model = ReferenceTagger(**cfg.architecture())
-    x, y = train.logmel, train.targets            # (N, n_mels, frames), (N, n_tags)
+    x = torch.cat([t.logmel for t in trains])     # (N, n_mels, frames)
+    y = torch.cat([t.targets for t in trains])    # (N, n_tags)
     chunk = int(x.shape[-1] * cfg.chunk)
     per_epoch = -(-len(x) // cfg.batch)
     order: list = []
@@ -248,8 +253,8 @@ def pretrain(out_dir: str | os.PathLike, cfg: Config | None = None, root=None,
         print(f"valid macro ROC-AUC {s['roc_auc']:.4f}  PR-AUC {s['pr_auc']:.4f}", flush=True)
     config = {"model": model.config, "tags": list(TAGS), "frontend": _frontend().settings(),
               "window_seconds": CLIP_SECONDS, "min_seconds": MIN_SECONDS,
-              "trained_on": f"SynthCaps train split ({root.name})", "epochs": cfg.epochs,
-              "seed": cfg.seed}
+              "trained_on": f"SynthCaps train split ({' + '.join(r.name for r in roots)})",
+              "epochs": cfg.epochs, "seed": cfg.seed}
     out = Path(out_dir) / f"{CHECKPOINT}.safetensors"
     save_checkpoint(model, out, config)
     return out
